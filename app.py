@@ -1,0 +1,22 @@
+"""Start GPT Builder: python app.py, then open http://127.0.0.1:7860."""
+
+from __future__ import annotations
+
+import logging
+
+from gptbuilder.config import Settings
+from gptbuilder.services import Services
+from gptbuilder.ui.layout import launch
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings()
+    services = Services.build(settings)
+    launch(services)
+
+
+if __name__ == "__main__":
+    main()

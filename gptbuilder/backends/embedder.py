@@ -1,0 +1,99 @@
+"""Text embedders: the real sentence-transformers model and a deterministic fake."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from gptbuilder.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        """(len(texts), dim) float32, L2-normalised."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder, on the CPU, offline."""
+
+    def __init__(self, model_dir: Path, batch_size: int = 32) -> None:
+        if model_dir is None or not Path(model_dir).is_dir():
+            raise ModelError(
+                f"The embedding model folder {model_dir} was not found. Run the setup again "
+                "(make run) or set GPTB_EMBEDDING_MODEL to a sentence-transformers folder."
+            )
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        self.dim = int(self._model.get_embedding_dimension() or 0)
+        # The folder name of the bundled model is "model"; name it by its package instead.
+        name = Path(model_dir).name
+        self.model_id = Path(model_dir).parent.name if name == "model" else name
+        self.batch_size = batch_size
+        log.info("embedding model %s loaded (dim %d)", self.model_id, self.dim)
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        step = self.batch_size * 4  # report progress every few batches
+        for start in range(0, len(texts), step):
+            batch = list(texts[start : start + step])
+            out[start : start + len(batch)] = self._model.encode(
+                batch,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            if progress:
+                progress(start + len(batch), len(texts))
+        return out
+
+
+_WORD = re.compile(r"\w+")
+
+
+class HashingEmbedder:
+    """Deterministic fake: hashed bag of words (plus bigrams), L2-normalised.
+
+    Texts sharing words get similar vectors, which is enough for fast unit tests of logic.
+    """
+
+    model_id = "hashing-fake"
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = [w.lower() for w in _WORD.findall(text)]
+            for token in words + [a + " " + b for a, b in zip(words, words[1:], strict=False)]:
+                h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "big")
+                out[row, h % self.dim] += 1.0 if (h >> 63) else -1.0
+            norm = np.linalg.norm(out[row])
+            if norm > 0:
+                out[row] /= norm
+        if progress:
+            progress(len(texts), len(texts))
+        return out

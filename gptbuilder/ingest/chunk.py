@@ -1,0 +1,121 @@
+"""Split pages into overlapping passages that never cut a sentence and never cross a page.
+
+Each chunk keeps its page and its character span in that page's (normalised) text, so a
+citation can point at the exact passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gptbuilder.types import ChunkDraft, Page
+
+CHUNKER_VERSION = "1"
+
+# A sentence ends at . ! ? (plus closing quotes/brackets) followed by whitespace, or at a
+# paragraph break (blank line). Single newlines inside a paragraph are PDF line wraps.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n\s*\n")
+_MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    heading: str | None
+    breaks_before: bool  # a heading starts here: begin a new chunk
+
+
+def _sentence_spans(text: str, markdown: bool) -> list[_Span]:
+    spans: list[_Span] = []
+    heading: str | None = None
+    pos = 0
+    # Paragraph by paragraph, so a Markdown heading line is its own span.
+    for para in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
+        new_heading = False
+        if markdown:
+            first_line_end = text.find("\n", para.start(), para.end())
+            first_line_end = para.end() if first_line_end == -1 else first_line_end
+            m = _MD_HEADING.match(text[para.start() : first_line_end])
+            if m:
+                heading = m.group(1)
+                new_heading = True
+        start = para.start()
+        pos = start
+        first = True
+        for m in _SENTENCE_END.finditer(text, para.start(), para.end()):
+            if m.start() > pos:
+                spans.append(_Span(pos, m.start(), heading, new_heading and first))
+                first = False
+            pos = m.end()
+        if pos < para.end():
+            spans.append(_Span(pos, para.end(), heading, new_heading and first))
+    return spans
+
+
+def _split_long(span: _Span, text: str, size: int) -> list[_Span]:
+    """A 'sentence' longer than a chunk (a table, a list without stops): cut at spaces."""
+    out: list[_Span] = []
+    start = span.start
+    while span.end - start > size:
+        cut = text.rfind(" ", start + size // 2, start + size)
+        cut = start + size if cut == -1 else cut
+        out.append(_Span(start, cut, span.heading, span.breaks_before and not out))
+        start = cut
+        while start < span.end and text[start].isspace():
+            start += 1
+    if start < span.end:
+        out.append(_Span(start, span.end, span.heading, span.breaks_before and not out))
+    return out
+
+
+def chunk_pages(
+    pages: Sequence[Page], size: int = 800, overlap: int = 120, markdown: bool = False
+) -> list[ChunkDraft]:
+    """Greedily pack whole sentences into chunks of at most ``size`` characters.
+
+    Consecutive chunks on a page share up to ``overlap`` characters of whole sentences.
+    """
+    chunks: list[ChunkDraft] = []
+    for page in pages:
+        text = page.text
+        spans: list[_Span] = []
+        for s in _sentence_spans(text, markdown):
+            spans.extend(_split_long(s, text, size) if s.end - s.start > size else [s])
+        i = 0
+        while i < len(spans):
+            j = i
+            while (
+                j + 1 < len(spans)
+                and spans[j + 1].end - spans[i].start <= size
+                and not spans[j + 1].breaks_before
+            ):
+                j += 1
+            start, end = spans[i].start, spans[j].end
+            chunks.append(
+                ChunkDraft(
+                    ordinal=len(chunks),
+                    page=page.number,
+                    char_start=start,
+                    char_end=end,
+                    text=text[start:end],
+                    heading=spans[i].heading,
+                )
+            )
+            if j + 1 >= len(spans):
+                break
+            # Next chunk starts at the earliest sentence that lies within the overlap window,
+            # but always moves forward, and never reaches back across a heading.
+            nxt = j + 1
+            if not spans[nxt].breaks_before:
+                while nxt - 1 > i and end - spans[nxt - 1].start <= overlap:
+                    nxt -= 1
+            i = nxt
+    return chunks
+
+
+def chunking_key(size: int, overlap: int, embedding_model_id: str) -> str:
+    """Identifies what produced a set of chunks and vectors; change any part, re-embed."""
+    return f"chunker{CHUNKER_VERSION}:{size}:{overlap}:{embedding_model_id}"

@@ -1,0 +1,191 @@
+"""An assistant's knowledge: adding and removing documents, keeping files, database and
+index consistent, and recovering from an ingestion that was cut off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gptbuilder.backends.embedder import Embedder
+from gptbuilder.db import Repository
+from gptbuilder.errors import GPTBuilderError, IngestError
+from gptbuilder.ingest.chunk import chunk_pages, chunking_key
+from gptbuilder.ingest.load import load_file
+from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.types import Document
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]  # (fraction 0..1, what is happening)
+
+
+def _no_progress(_fraction: float, _what: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class AddResult:
+    document: Document
+    duplicate: bool  # the assistant already had this exact file
+    reused: bool  # the content was already parsed and embedded (by another assistant)
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class FileStore:
+    """Original files, stored once by content: ``files/ab/abcdef...``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, sha256: str) -> Path:
+        return self.folder / sha256[:2] / sha256
+
+    def put(self, source: Path, sha256: str) -> Path:
+        target = self.path(sha256)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".tmp")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        return target
+
+    def delete(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+
+
+class Library:
+    def __init__(
+        self,
+        repo: Repository,
+        files: FileStore,
+        indexes: IndexStore,
+        embedder: Embedder,
+        chunk_size: int,
+        chunk_overlap: int,
+        max_upload_bytes: int,
+    ) -> None:
+        self._repo = repo
+        self._files = files
+        self._indexes = indexes
+        self._embedder = embedder
+        self._chunk_size = chunk_size
+        self._chunk_overlap = chunk_overlap
+        self._max_bytes = max_upload_bytes
+        self.chunking_key = chunking_key(chunk_size, chunk_overlap, embedder.model_id)
+
+    def add_file(
+        self, assistant_id: int, path: Path, filename: str, progress: Progress = _no_progress
+    ) -> AddResult:
+        """Add one file to an assistant's knowledge. All or nothing: on any failure the
+        assistant is left as it was and an IngestError explains why."""
+        started = time.perf_counter()
+        filename = Path(filename).name or "document"
+        self._repo.get_assistant(assistant_id)  # raises NotFound
+        size = path.stat().st_size
+        if size > self._max_bytes:
+            raise IngestError(
+                f"“{filename}” is {size / 1e6:.0f} MB; the limit is "
+                f"{self._max_bytes / 1e6:.0f} MB (setting GPTB_MAX_UPLOAD_MB)."
+            )
+        progress(0.02, f"Checking {filename}")
+        sha = sha256_file(path)
+        existing = self._repo.find_document(assistant_id, sha)
+        if existing is not None and existing.status == "ready":
+            return AddResult(existing, duplicate=True, reused=True, seconds=0.0)
+        if existing is not None:  # a failed or interrupted earlier attempt
+            self._forget(existing)
+
+        progress(0.05, f"Reading {filename}")
+        loaded = load_file(path, filename)  # raises IngestError with a reason
+        reused = self._repo.has_chunks(sha, self.chunking_key)
+
+        self._files.put(path, sha)
+        self._repo.ensure_blob(sha, size, loaded.media_type)
+        doc_id = self._repo.add_document(assistant_id, sha, self.chunking_key, filename)
+        try:
+            if not reused:
+                progress(0.1, f"Splitting {filename} into passages")
+                chunks = chunk_pages(
+                    loaded.pages,
+                    self._chunk_size,
+                    self._chunk_overlap,
+                    markdown=loaded.media_type == "text/markdown",
+                )
+                if not chunks:
+                    raise IngestError(f"“{filename}” contains no text to learn from.")
+
+                def embed_progress(done: int, total: int) -> None:
+                    progress(0.1 + 0.85 * done / total, f"Embedding passages {done}/{total}")
+
+                vectors = self._embedder.embed([c.text for c in chunks], embed_progress)
+                self._repo.save_parsed(sha, self.chunking_key, loaded.pages, chunks, vectors)
+            progress(0.97, "Updating the search index")
+            ids, vectors = self._repo.chunk_vectors([doc_id])
+            self._indexes.add(assistant_id, ids, vectors)
+            self._repo.set_document_status(doc_id, "ready")
+        except BaseException as err:
+            # Leave nothing half-done behind, whatever went wrong (even a cancel).
+            log.warning("ingestion of %s failed: %r", filename, err)
+            self._forget(self._repo.get_document(doc_id))
+            if isinstance(err, GPTBuilderError):
+                raise
+            if isinstance(err, Exception):
+                raise IngestError(f"“{filename}” could not be added: {err}") from err
+            raise
+        progress(1.0, f"{filename} is ready")
+        seconds = time.perf_counter() - started
+        log.info(
+            "added %s (%s) to assistant %d in %.1fs", filename, sha[:12], assistant_id, seconds
+        )
+        return AddResult(
+            self._repo.get_document(doc_id), False, reused, seconds, list(loaded.warnings)
+        )
+
+    def remove_document(self, document_id: int) -> None:
+        self._forget(self._repo.get_document(document_id))
+
+    def _forget(self, doc: Document) -> None:
+        ids, _ = self._repo.chunk_vectors([doc.id])
+        self._repo.delete_document(doc.id)
+        self._indexes.remove(doc.assistant_id, ids)
+        self._collect_garbage()
+
+    def delete_assistant(self, assistant_id: int) -> None:
+        self._repo.delete_assistant(assistant_id)  # documents and messages cascade
+        self._indexes.drop(assistant_id)
+        self._collect_garbage()
+
+    def _collect_garbage(self) -> None:
+        for sha in self._repo.delete_unused_blobs():
+            self._files.delete(sha)
+
+    def recover(self) -> None:
+        """At start-up: drop ingestions a previous process left unfinished, and make every
+        index agree with the database."""
+        for doc in self._repo.unfinished_documents():
+            log.warning("removing %s: its ingestion was interrupted", doc.filename)
+            self._repo.delete_document(doc.id)
+        self._collect_garbage()
+        for assistant in self._repo.list_assistants():
+            self._indexes.reconcile(assistant.id)
+
+    def chunk_ids(self, document_id: int) -> np.ndarray:
+        return self._repo.chunk_vectors([document_id])[0]

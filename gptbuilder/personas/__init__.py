@@ -1,0 +1,1 @@
+"""The assistant definition: validation, and sharing as a file."""

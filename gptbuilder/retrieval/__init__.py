@@ -1,0 +1,1 @@
+"""Finding passages, building prompts, and mapping answers back to their sources."""

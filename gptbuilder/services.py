@@ -1,0 +1,92 @@
+"""Composition root: the one place that picks concrete backends from the settings."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gptbuilder.backends.embedder import Embedder, SentenceTransformerEmbedder
+from gptbuilder.backends.llm import LLM, LlamaCppLLM
+from gptbuilder.backends.vector_index import FaissIndex, VectorIndex
+from gptbuilder.config import Settings
+from gptbuilder.db import Repository
+from gptbuilder.library import FileStore, Library
+from gptbuilder.retrieval.answer import AnswerEngine
+from gptbuilder.retrieval.index_store import IndexStore
+
+log = logging.getLogger(__name__)
+
+
+class LazyLLM:
+    """Loads the model on first use, once, so the app starts fast and a broken model file
+    shows up as an error in the chat instead of stopping the app."""
+
+    def __init__(self, factory: Callable[[], LLM]) -> None:
+        self._factory = factory
+        self._llm: LLM | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> LLM:
+        with self._lock:
+            if self._llm is None:
+                self._llm = self._factory()
+            return self._llm
+
+
+@dataclass
+class Services:
+    settings: Settings
+    repo: Repository
+    embedder: Embedder
+    indexes: IndexStore
+    library: Library
+    answers: AnswerEngine
+    llm: Callable[[], LLM] = field(repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        llm: Callable[[], LLM] | None = None,
+        new_index: Callable[[int], VectorIndex] = FaissIndex,
+    ) -> Services:
+        """Real backends unless fakes are passed in (tests)."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        repo = Repository(settings.database_url)
+        if embedder is None:
+            assert settings.embedding_model is not None, "no embedding model configured"
+            embedder = SentenceTransformerEmbedder(settings.embedding_model)
+        if llm is None:
+            llm = LazyLLM(
+                lambda: LlamaCppLLM(
+                    settings.llm_model,  # type: ignore[arg-type]
+                    settings.llm_context,
+                    settings.llm_threads,
+                )
+            )
+        indexes = IndexStore(
+            repo,
+            settings.index_dir if new_index is FaissIndex else None,
+            embedder.dim,
+            new_index,
+        )
+        library = Library(
+            repo,
+            FileStore(settings.files_dir),
+            indexes,
+            embedder,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            settings.max_upload_mb * 1024 * 1024,
+        )
+        answers = AnswerEngine(
+            repo, indexes, embedder, llm, settings.top_k, settings.max_answer_tokens
+        )
+        library.recover()
+        return cls(settings, repo, embedder, indexes, library, answers, llm)
+
+    def close(self) -> None:
+        self.repo.close()

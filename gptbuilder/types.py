@@ -1,0 +1,104 @@
+"""Frozen dataclasses that flow between the steps of the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Page:
+    """Text of one page (1-based ``number``). Plain-text files are a single page 1."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ChunkDraft:
+    """A passage cut from one page, before it has a database id.
+
+    ``char_start``/``char_end`` index into that page's text: ``page.text[char_start:char_end]``
+    is exactly ``text``.
+    """
+
+    ordinal: int
+    page: int
+    char_start: int
+    char_end: int
+    text: str
+    heading: str | None = None
+
+
+@dataclass(frozen=True)
+class Assistant:
+    id: int
+    name: str
+    description: str
+    instructions: str
+    starters: tuple[str, ...]
+    temperature: float
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AssistantDraft:
+    """What a user edits: everything of an assistant but its id and timestamps."""
+
+    name: str
+    description: str = ""
+    instructions: str = ""
+    starters: tuple[str, ...] = ()
+    temperature: float = 0.2
+
+
+@dataclass(frozen=True)
+class Document:
+    id: int
+    assistant_id: int
+    filename: str
+    sha256: str
+    size_bytes: int
+    media_type: str
+    pages: int
+    chunks: int
+    status: str  # "processing" | "ready" | "failed"
+    error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with where it came from."""
+
+    chunk_id: int
+    document_id: int
+    filename: str
+    page: int
+    char_start: int
+    char_end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Answer marker ``[number]`` pointing at a retrieved passage."""
+
+    number: int
+    hit: Hit
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # with [n] markers renumbered to match ``citations``
+    citations: tuple[Citation, ...]
+    sources: tuple[Hit, ...]  # everything that was retrieved, best first
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # "user" | "assistant"
+    content: str
+    citations: tuple[dict, ...] = field(default_factory=tuple)

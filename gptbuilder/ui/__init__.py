@@ -1,0 +1,1 @@
+"""Gradio user interface: layout (wiring only), handlers (plain functions), render (pure)."""

@@ -1,0 +1,299 @@
+"""Event handlers: plain methods over the services, called by the Gradio layout and by tests.
+
+Per-browser state (the chosen assistant) comes in as an argument and goes out as a return
+value; nothing per-user is kept on this object.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from gptbuilder.errors import GPTBuilderError
+from gptbuilder.personas.definition import MAX_STARTERS, make_draft, unique_name
+from gptbuilder.personas.share import export_json, parse_json
+from gptbuilder.services import Services
+from gptbuilder.types import Assistant, ChatMessage
+from gptbuilder.ui.render import (
+    citations_to_json,
+    documents_table,
+    escape_untrusted,
+    render_answer,
+    render_answer_text,
+    render_stored_answer,
+)
+
+log = logging.getLogger(__name__)
+
+UIMessage = dict[str, Any]  # {"role": ..., "content": ...} as gr.Chatbot shows them
+
+
+def notice(text: str, kind: str = "info") -> str:
+    icon = {"info": "ℹ️", "ok": "✅", "error": "⚠️"}[kind]
+    return f"{icon} {text}"
+
+
+class Handlers:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    # -- assistants ----------------------------------------------------------------------------
+
+    def assistant_choices(self) -> list[tuple[str, int]]:
+        return [(a.name, a.id) for a in self.s.repo.list_assistants()]
+
+    def picker_update(self, selected: int | None) -> dict:
+        choices = self.assistant_choices()
+        ids = {i for _, i in choices}
+        return gr.update(choices=choices, value=selected if selected in ids else None)
+
+    def config_values(self, a: Assistant | None) -> list[Any]:
+        """name, description, instructions, starter 1..4, temperature."""
+        if a is None:
+            return ["", "", "", *[""] * MAX_STARTERS, 0.2]
+        starters = list(a.starters) + [""] * (MAX_STARTERS - len(a.starters))
+        return [a.name, a.description, a.instructions, *starters, a.temperature]
+
+    def chat_history(self, assistant_id: int) -> list[UIMessage]:
+        out: list[UIMessage] = []
+        for m in self.s.repo.list_messages(assistant_id):
+            if m.role == "user":
+                out.append({"role": "user", "content": escape_untrusted(m.content)})
+            else:
+                content = render_stored_answer(m.content, m.citations)
+                out.append({"role": "assistant", "content": content})
+        return out
+
+    def starter_updates(self, a: Assistant | None) -> list[dict]:
+        starters = list(a.starters) if a else []
+        return [
+            gr.update(value=starters[i], visible=True)
+            if i < len(starters)
+            else gr.update(value="", visible=False)
+            for i in range(MAX_STARTERS)
+        ]
+
+    def title(self, a: Assistant | None) -> str:
+        if a is None:
+            return "### No assistant chosen\nCreate one with **New assistant**, or pick one."
+        desc = f"\n{escape_untrusted(a.description)}" if a.description else ""
+        ndocs = sum(d.status == "ready" for d in self.s.repo.list_documents(a.id))
+        return f"### {escape_untrusted(a.name)}{desc}\n\n_{ndocs} document(s) in its knowledge._"
+
+    def open_assistant(self, assistant_id: int | None) -> list[Any]:
+        """Everything the screen shows for one assistant (or none).
+
+        Returns: state, title, chatbot, config x8, starter buttons x4, docs table,
+        document picker, notice.
+        """
+        a = None
+        if assistant_id is not None:
+            try:
+                a = self.s.repo.get_assistant(int(assistant_id))
+            except GPTBuilderError:
+                a = None
+        docs = self.s.repo.list_documents(a.id) if a else []
+        return [
+            a.id if a else None,
+            self.title(a),
+            self.chat_history(a.id) if a else [],
+            *self.config_values(a),
+            *self.starter_updates(a),
+            documents_table(docs),
+            gr.update(choices=[(d.filename, d.id) for d in docs], value=None),
+            "",
+        ]
+
+    def new_assistant(self) -> list[Any]:
+        return [None, *self.config_values(None), notice("Fill in the form and press Save.")]
+
+    def save_assistant(
+        self,
+        assistant_id: int | None,
+        name: str,
+        description: str,
+        instructions: str,
+        s1: str,
+        s2: str,
+        s3: str,
+        s4: str,
+        temperature: float,
+    ) -> list[Any]:
+        """Returns: state, picker, notice."""
+        try:
+            draft = make_draft(name, description, instructions, [s1, s2, s3, s4], temperature)
+            if assistant_id is None:
+                a = self.s.repo.create_assistant(draft)
+                msg = f"Created “{a.name}”. Now add documents in the Knowledge tab."
+            else:
+                a = self.s.repo.update_assistant(int(assistant_id), draft)
+                msg = f"Saved “{a.name}”."
+        except GPTBuilderError as err:
+            return [assistant_id, self.picker_update(assistant_id), notice(str(err), "error")]
+        return [a.id, self.picker_update(a.id), notice(msg, "ok")]
+
+    def delete_assistant(self, assistant_id: int | None) -> list[Any]:
+        """Returns: state, picker, notice."""
+        if assistant_id is None:
+            return [None, self.picker_update(None), notice("No assistant is chosen.", "error")]
+        try:
+            name = self.s.repo.get_assistant(int(assistant_id)).name
+            self.s.library.delete_assistant(int(assistant_id))
+        except GPTBuilderError as err:
+            return [None, self.picker_update(None), notice(str(err), "error")]
+        return [None, self.picker_update(None), notice(f"Deleted “{name}”.", "ok")]
+
+    # -- knowledge -----------------------------------------------------------------------------
+
+    def upload(
+        self, assistant_id: int | None, files: list[str] | None, progress: Any = None
+    ) -> list[Any]:
+        """Add uploaded files one by one. Returns: report, docs table, doc picker, upload."""
+        if assistant_id is None:
+            report = notice("Create or choose an assistant before adding documents.", "error")
+            return [report, gr.update(), gr.update(), None]
+        paths = [Path(f if isinstance(f, str) else f.name) for f in (files or [])]
+        lines: list[str] = []
+        for i, path in enumerate(paths):
+            name = path.name
+
+            def step(fraction: float, what: str, i: int = i) -> None:
+                if progress is not None:
+                    progress((i + fraction) / len(paths), desc=f"[{i + 1}/{len(paths)}] {what}")
+
+            try:
+                r = self.s.library.add_file(int(assistant_id), path, name, step)
+            except GPTBuilderError as err:
+                lines.append(f"- ❌ {escape_untrusted(str(err))}")
+                continue
+            except Exception:  # never lose the other files of the upload
+                log.exception("unexpected failure adding %s", name)
+                lines.append(
+                    f"- ❌ “{escape_untrusted(name)}” could not be added (internal error)."
+                )
+                continue
+            d = r.document
+            if r.duplicate:
+                lines.append(f"- ℹ️ {escape_untrusted(d.filename)} is already in the knowledge.")
+                continue
+            lines.append(
+                f"- ✅ {escape_untrusted(name)}: {d.pages} page(s), {d.chunks} passage(s), "
+                f"{r.seconds:.1f} s" + (" (already indexed, reused)" if r.reused else "")
+            )
+            lines.extend(f"  - ⚠️ {escape_untrusted(w)}" for w in r.warnings)
+        docs = self.s.repo.list_documents(int(assistant_id))
+        report = "\n".join(lines) if lines else notice("No file was chosen.")
+        return [
+            report,
+            documents_table(docs),
+            gr.update(choices=[(d.filename, d.id) for d in docs], value=None),
+            None,
+        ]
+
+    def remove_document(self, assistant_id: int | None, document_id: int | None) -> list[Any]:
+        """Returns: notice, docs table, doc picker."""
+        if assistant_id is None or document_id is None:
+            return [notice("Choose a document to remove.", "error"), gr.update(), gr.update()]
+        try:
+            name = self.s.repo.get_document(int(document_id)).filename
+            self.s.library.remove_document(int(document_id))
+            msg = notice(f"Removed “{escape_untrusted(name)}”.", "ok")
+        except GPTBuilderError as err:
+            msg = notice(str(err), "error")
+        docs = self.s.repo.list_documents(int(assistant_id))
+        return [
+            msg,
+            documents_table(docs),
+            gr.update(choices=[(d.filename, d.id) for d in docs], value=None),
+        ]
+
+    # -- chat ----------------------------------------------------------------------------------
+
+    def chat(
+        self, assistant_id: int | None, question: str, history: list[UIMessage] | None
+    ) -> Iterator[tuple[list[UIMessage], str]]:
+        """Stream an answer. Yields (chat messages, question box value)."""
+        history = list(history or [])
+        question = (question or "").strip()
+        if not question:
+            yield history, ""
+            return
+        shown_q = {"role": "user", "content": escape_untrusted(question)}
+        if assistant_id is None:
+            reply = notice("Create or choose an assistant first.", "error")
+            yield [*history, shown_q, {"role": "assistant", "content": reply}], ""
+            return
+        try:
+            a = self.s.repo.get_assistant(int(assistant_id))
+            past = self.s.repo.list_messages(a.id)
+            history = [*history, shown_q, {"role": "assistant", "content": "…"}]
+            yield history, ""
+            answer = None
+            for partial in self.s.answers.stream(a, question, past):
+                if partial.answer is not None:
+                    answer = partial.answer
+                else:
+                    history[-1] = {"role": "assistant", "content": render_answer_text(partial.text)}
+                    yield history, ""
+            assert answer is not None
+            history[-1] = {"role": "assistant", "content": render_answer(answer)}
+            self.s.repo.add_message(a.id, ChatMessage("user", question))
+            self.s.repo.add_message(
+                a.id,
+                ChatMessage("assistant", answer.text, tuple(citations_to_json(answer.citations))),
+            )
+            yield history, ""
+        except GPTBuilderError as err:
+            history[-1:] = [{"role": "assistant", "content": notice(str(err), "error")}]
+            yield history, question
+        except Exception:
+            log.exception("chat failed")
+            reply = notice("Something went wrong while answering. Please try again.", "error")
+            history[-1:] = [{"role": "assistant", "content": reply}]
+            yield history, question
+
+    def clear_chat(self, assistant_id: int | None) -> list[UIMessage]:
+        if assistant_id is not None:
+            self.s.repo.clear_messages(int(assistant_id))
+        return []
+
+    # -- sharing -------------------------------------------------------------------------------
+
+    def export(self, assistant_id: int | None) -> list[Any]:
+        """Returns: file to download, notice."""
+        if assistant_id is None:
+            return [None, notice("Choose an assistant to export.", "error")]
+        try:
+            a = self.s.repo.get_assistant(int(assistant_id))
+        except GPTBuilderError as err:
+            return [None, notice(str(err), "error")]
+        safe = re.sub(r"[^\w\-]+", "-", a.name).strip("-")[:60] or "assistant"
+        folder = Path(tempfile.mkdtemp(prefix="gptb-export-"))
+        path = folder / f"{safe}.assistant.json"
+        path.write_text(export_json(a), encoding="utf-8")
+        return [str(path), notice(f"Exported “{a.name}”. Download the file below.", "ok")]
+
+    def import_file(self, file: str | None) -> list[Any]:
+        """Returns: state, picker, notice."""
+        if not file:
+            return [gr.update(), gr.update(), ""]
+        try:
+            data = Path(file).read_bytes()
+            draft = parse_json(data)
+            name = unique_name(draft.name, self.s.repo.assistant_names())
+            a = self.s.repo.create_assistant(
+                make_draft(
+                    name, draft.description, draft.instructions, draft.starters, draft.temperature
+                )
+            )
+        except GPTBuilderError as err:
+            return [gr.update(), gr.update(), notice(str(err), "error")]
+        except OSError:
+            return [gr.update(), gr.update(), notice("The file could not be read.", "error")]
+        return [a.id, self.picker_update(a.id), notice(f"Imported as “{a.name}”.", "ok")]

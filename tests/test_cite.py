@@ -1,0 +1,72 @@
+"""Citation mapping: markers become numbered sources only when they are real and supported."""
+
+from gptbuilder.retrieval.cite import resolve_citations, split_sentences
+from gptbuilder.types import Hit
+
+
+def hit(i, text, page=1, name="doc.pdf"):
+    return Hit(i, 1, name, page, 0, len(text), text, 1.0)
+
+
+HITS = [
+    hit(10, "The Eiffel Tower is 330 metres tall and stands in Paris.", page=4),
+    hit(11, "Photosynthesis turns sunlight, water and carbon dioxide into sugar.", page=9),
+]
+
+
+def test_valid_supported_marker_is_kept():
+    a = resolve_citations("The Eiffel Tower is 330 metres tall [1].", HITS)
+    assert a.text == "The Eiffel Tower is 330 metres tall [1]."
+    assert [(c.number, c.hit.page) for c in a.citations] == [(1, 4)]
+
+
+def test_marker_beyond_the_sources_is_never_shown():
+    a = resolve_citations("Something unrelated entirely happened yesterday [7].", HITS)
+    assert "[7]" not in a.text
+    assert a.citations == ()
+
+
+def test_wrong_marker_is_repointed_to_the_supporting_source_and_renumbered():
+    a = resolve_citations("Photosynthesis turns sunlight and water into sugar [1].", HITS)
+    assert [c.hit.chunk_id for c in a.citations] == [11]
+    assert a.text.endswith("[1].")  # renumbered: the first citation shown is [1]
+
+
+def test_uncited_sentence_gets_its_supporting_source():
+    a = resolve_citations(
+        "Photosynthesis makes sugar from sunlight. The tower in Paris is 330 metres tall.", HITS
+    )
+    assert [c.hit.chunk_id for c in a.citations] == [11, 10]
+    assert "sunlight [1]." in a.text and "tall [2]." in a.text
+
+
+def test_unsupported_sentence_gets_no_citation():
+    a = resolve_citations("Bananas are rich in potassium and grow in tropical climates [2].", HITS)
+    assert a.citations == ()
+    assert "[" not in a.text
+
+
+def test_multiple_markers_and_source_words():
+    a = resolve_citations(
+        "The Eiffel Tower stands in Paris [Source 1, 2]. Photosynthesis makes sugar [2].", HITS
+    )
+    assert [c.number for c in a.citations] == [1, 2]
+    assert "[2]" in a.text and "Source" not in a.text
+
+
+def test_no_hits_means_no_citations():
+    a = resolve_citations("I do not know [1].", [])
+    assert a.citations == () and "[1]" not in a.text
+
+
+def test_split_sentences_keeps_all_text():
+    text = "One. Two! Three?\nFour without stop"
+    assert "".join(split_sentences(text)) == text
+
+
+def test_abbreviations_do_not_end_sentences():
+    text = "It applies to Pilatus Aircraft Ltd. Model PC-12 planes. Dr. J. Smith agreed [1]."
+    assert split_sentences(text) == [
+        "It applies to Pilatus Aircraft Ltd. Model PC-12 planes. ",
+        "Dr. J. Smith agreed [1].",
+    ]

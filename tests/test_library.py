@@ -1,0 +1,107 @@
+"""Adding and removing documents keeps files, database and index in step (fast fakes)."""
+
+from pathlib import Path
+
+import pytest
+
+from conftest import make_settings
+from gptbuilder.backends.embedder import HashingEmbedder
+from gptbuilder.backends.llm import ExtractiveFakeLLM
+from gptbuilder.backends.vector_index import NumpyIndex
+from gptbuilder.errors import IngestError
+from gptbuilder.personas.definition import make_draft
+from gptbuilder.services import Services
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+TEXT = "Otters hold hands while sleeping. They use rocks as tools. " * 5
+
+
+def test_add_search_remove(fake_services, tmp_path):
+    s = fake_services
+    a = s.repo.create_assistant(make_draft("A"))
+    seen = []
+    r = s.library.add_file(
+        a.id, write(tmp_path, "otters.txt", TEXT), "otters.txt", lambda f, what: seen.append(f)
+    )
+    assert r.document.status == "ready" and r.document.chunks > 0
+    assert seen[-1] == 1.0 and seen == sorted(seen), "progress goes forward to 100%"
+    assert s.library._files.path(r.document.sha256).exists()
+    hits = s.answers.retrieve(a.id, "what do otters use as tools")
+    assert hits and hits[0].filename == "otters.txt" and hits[0].page == 1
+    assert len(s.indexes.get(a.id)) == r.document.chunks
+
+    s.library.remove_document(r.document.id)
+    assert s.answers.retrieve(a.id, "otters") == []
+    assert len(s.indexes.get(a.id)) == 0
+    assert not s.library._files.path(r.document.sha256).exists()
+
+
+def test_same_file_twice_is_stored_and_embedded_once(fake_services, tmp_path):
+    s = fake_services
+    a = s.repo.create_assistant(make_draft("A"))
+    b = s.repo.create_assistant(make_draft("B"))
+    path = write(tmp_path, "otters.txt", TEXT)
+    first = s.library.add_file(a.id, path, "otters.txt")
+    again = s.library.add_file(a.id, path, "otters-copy.txt")
+    assert again.duplicate and again.document.id == first.document.id
+    assert len(s.repo.list_documents(a.id)) == 1
+    other = s.library.add_file(b.id, path, "otters.txt")
+    assert other.reused and not other.duplicate
+    ids_a, _ = s.repo.chunk_vectors([first.document.id])
+    ids_b, _ = s.repo.chunk_vectors([other.document.id])
+    assert list(ids_a) == list(ids_b), "the second assistant reuses the same chunks"
+    # Removing from one assistant keeps the other's copy working.
+    s.library.remove_document(first.document.id)
+    assert s.answers.retrieve(b.id, "otters tools")
+    assert s.library._files.path(other.document.sha256).exists()
+
+
+def test_failed_file_leaves_nothing_and_others_still_work(fake_services, tmp_path):
+    s = fake_services
+    a = s.repo.create_assistant(make_draft("A"))
+    s.library.add_file(a.id, write(tmp_path, "good.txt", TEXT), "good.txt")
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"<html>not a pdf</html>")
+    with pytest.raises(IngestError, match="not one"):
+        s.library.add_file(a.id, bad, "bad.pdf")
+    empty = write(tmp_path, "empty.txt", "   \n")
+    with pytest.raises(IngestError, match="empty"):
+        s.library.add_file(a.id, empty, "empty.txt")
+    assert [d.filename for d in s.repo.list_documents(a.id)] == ["good.txt"]
+    assert s.answers.retrieve(a.id, "otters")
+
+
+def test_crash_during_embedding_rolls_back(fake_services, tmp_path):
+    s = fake_services
+    a = s.repo.create_assistant(make_draft("A"))
+
+    class Boom(RuntimeError):
+        pass
+
+    def explode(fraction, what):
+        if "Embedding" in what:
+            raise Boom("disk on fire")
+
+    with pytest.raises(IngestError, match="could not be added"):
+        s.library.add_file(a.id, write(tmp_path, "x.txt", TEXT), "x.txt", explode)
+    assert s.repo.list_documents(a.id) == []
+    assert len(s.indexes.get(a.id)) == 0
+    assert not any(p.is_file() for p in s.settings.files_dir.rglob("*"))
+
+
+def test_upload_size_limit(tmp_path):
+    settings = make_settings(tmp_path / "data", max_upload_mb=1)
+    s = Services.build(settings, HashingEmbedder(), ExtractiveFakeLLM, NumpyIndex)
+    a = s.repo.create_assistant(make_draft("A"))
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a " * (1024 * 1024))
+    with pytest.raises(IngestError, match="limit is 1 MB"):
+        s.library.add_file(a.id, big, "big.txt")
+    assert s.repo.list_documents(a.id) == []
+    s.close()
