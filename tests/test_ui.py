@@ -117,3 +117,22 @@ def test_edit_and_delete(fake_services):
     assert "name" in note.lower() and "⚠️" in note
     state, picker, note = h.delete_assistant(aid)
     assert state is None and picker["choices"] == [] and "Deleted" in note
+
+
+def test_question_is_kept_when_the_browser_leaves_mid_answer(fake_services, tmp_path):
+    h = Handlers(fake_services)
+    aid = make(h)
+    f = tmp_path / "office.txt"
+    f.write_text(TEXT)
+    h.upload(aid, [str(f)], None)
+    stream = h.chat(aid, "When does the office open?", [])
+    next(stream)
+    next(stream)
+    stream.close()  # what happens when the page is closed while the answer streams
+    stored = fake_services.repo.list_messages(aid)
+    assert [(m.role, m.content) for m in stored] == [
+        ("user", "When does the office open?"),
+        ("assistant", "(No answer was given.)"),
+    ]
+    history, _ = list(h.chat(aid, "Where can visitors park?", []))[-1]
+    assert "lot B" in history[-1]["content"]

@@ -231,8 +231,18 @@ class Handlers:
             return
         try:
             a = self.s.repo.get_assistant(int(assistant_id))
-            past = self.s.repo.list_messages(a.id)
-            history = [*history, shown_q, {"role": "assistant", "content": "…"}]
+        except GPTBuilderError as err:
+            yield (
+                [*history, shown_q, {"role": "assistant", "content": notice(str(err), "error")}],
+                "",
+            )
+            return
+        past = self.s.repo.list_messages(a.id)
+        # Saved first, so a question is never lost, even if the browser goes away mid-answer.
+        self.s.repo.add_message(a.id, ChatMessage("user", question))
+        history = [*history, shown_q, {"role": "assistant", "content": "…"}]
+        saved = False
+        try:
             yield history, ""
             answer = None
             for partial in self.s.answers.stream(a, question, past):
@@ -242,21 +252,24 @@ class Handlers:
                     history[-1] = {"role": "assistant", "content": render_answer_text(partial.text)}
                     yield history, ""
             assert answer is not None
-            history[-1] = {"role": "assistant", "content": render_answer(answer)}
-            self.s.repo.add_message(a.id, ChatMessage("user", question))
             self.s.repo.add_message(
                 a.id,
                 ChatMessage("assistant", answer.text, tuple(citations_to_json(answer.citations))),
             )
+            saved = True
+            history[-1] = {"role": "assistant", "content": render_answer(answer)}
             yield history, ""
         except GPTBuilderError as err:
-            history[-1:] = [{"role": "assistant", "content": notice(str(err), "error")}]
+            history[-1] = {"role": "assistant", "content": notice(str(err), "error")}
             yield history, question
         except Exception:
             log.exception("chat failed")
             reply = notice("Something went wrong while answering. Please try again.", "error")
-            history[-1:] = [{"role": "assistant", "content": reply}]
+            history[-1] = {"role": "assistant", "content": reply}
             yield history, question
+        finally:
+            if not saved:  # keep the stored conversation a clean question/answer sequence
+                self.s.repo.add_message(a.id, ChatMessage("assistant", "(No answer was given.)"))
 
     def clear_chat(self, assistant_id: int | None) -> list[UIMessage]:
         if assistant_id is not None:

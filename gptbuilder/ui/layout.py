@@ -46,6 +46,8 @@ def build_app(services: Services) -> Any:
                             sanitize_html=True,
                             render_markdown=True,
                             latex_delimiters=[],
+                            buttons=["copy", "copy_all"],
+                            feedback_options=None,
                             elem_id="chatbot",
                         )
                         with gr.Row():
@@ -159,7 +161,9 @@ def build_app(services: Services) -> Any:
         ) -> list:
             return h.upload(aid, files, progress)
 
-        upload.upload(upload_, [current, upload], [report, docs, doc_pick, upload]).then(
+        upload.upload(
+            upload_, [current, upload], [report, docs, doc_pick, upload], show_progress_on=[report]
+        ).then(
             lambda aid: h.title(h.s.repo.get_assistant(aid)) if aid else h.title(None),
             [current],
             [title],
@@ -172,6 +176,7 @@ def build_app(services: Services) -> Any:
         for btn in starters:
             btn.click(h.chat, [current, btn, chatbot], [chatbot, question])
         clear.click(h.clear_chat, [current], [chatbot])
+        chatbot.clear(h.clear_chat, [current], [chatbot])  # the chat's own trash button
 
         export_btn.click(h.export, [current], [export_file, status])
         import_file.upload(h.import_file, [import_file], [current, picker, status]).then(

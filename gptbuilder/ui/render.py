@@ -18,11 +18,27 @@ _CITE = re.compile(r"\\\[(\d{1,3})\\\]")
 PASSAGE_CHARS = 420
 
 
+# Bare URLs would be turned into clickable links by GFM autolinking, even when escaped.
+_URL = re.compile(
+    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>\"'`]*[^\s<>\"'`).,;:!?\]]", re.IGNORECASE
+)
+
+
+def _escape_plain(text: str) -> str:
+    return _ESCAPE.sub(r"\\\1", text.replace("&", "&amp;"))
+
+
 def escape_untrusted(text: str) -> str:
     """Markdown-escape text from a model or a document: shown literally, never rendered as
-    HTML, image or link."""
-    text = text.replace("&", "&amp;")
-    return _ESCAPE.sub(r"\\\1", text)
+    HTML, image or link. URLs are shown as code, which Markdown never turns into a link."""
+    out: list[str] = []
+    pos = 0
+    for m in _URL.finditer(text):
+        out.append(_escape_plain(text[pos : m.start()]))
+        out.append("`" + m.group(0).replace("`", "") + "`")
+        pos = m.end()
+    out.append(_escape_plain(text[pos:]))
+    return "".join(out)
 
 
 def _one_line(text: str) -> str:
