@@ -1,0 +1,87 @@
+"""PDF pages with pypdf; pages without text are recognised by OCR when it is available."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from gptbuilder.errors import IngestError
+from gptbuilder.ingest.ocr import ocr_pdf_pages, tesseract_path
+from gptbuilder.ingest.text import Loaded, normalize_text, ranges
+from gptbuilder.types import Page
+
+log = logging.getLogger(__name__)
+
+MIN_TEXT_CHARS = 8  # fewer characters than this on a page: treat it as a picture of text
+
+
+def read_pdf(path: Path, filename: str, max_pages: int, ocr: bool) -> Loaded:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted:
+            try:
+                reader.decrypt("")  # many PDFs are "encrypted" with an empty password
+                count = len(reader.pages)
+            except (FileNotDecryptedError, NotImplementedError, PdfReadError) as err:
+                raise IngestError(
+                    f"“{filename}” is protected by a password. Remove the password (for "
+                    "example by printing it to a new PDF) and upload it again."
+                ) from err
+        count = len(reader.pages)
+    except IngestError:
+        raise
+    except Exception as err:  # pypdf raises many kinds of errors on broken files
+        log.info("could not open %s: %r", filename, err)
+        raise IngestError(
+            f"“{filename}” could not be read as a PDF; the file may be damaged or incomplete."
+        ) from err
+    if count == 0:
+        raise IngestError(f"“{filename}” has no pages.")
+    if count > max_pages:
+        raise IngestError(
+            f"“{filename}” has {count} pages; the limit is {max_pages} "
+            "(setting GPTB_MAX_PAGES). Split it into smaller files."
+        )
+
+    texts: dict[int, str] = {}
+    failed: list[int] = []
+    for number in range(1, count + 1):
+        try:
+            texts[number] = normalize_text(reader.pages[number - 1].extract_text() or "")
+        except Exception as err:  # one bad page must not lose the others
+            log.info("page %d of %s failed: %r", number, filename, err)
+            texts[number] = ""
+            failed.append(number)
+
+    blank = [n for n, t in texts.items() if len(t) < MIN_TEXT_CHARS and n not in failed]
+    ocred: list[int] = []
+    warnings: list[str] = []
+    if blank and ocr and tesseract_path():
+        for number, text in ocr_pdf_pages(path, blank).items():
+            text = normalize_text(text)
+            if len(text) >= MIN_TEXT_CHARS:
+                texts[number] = text
+                ocred.append(number)
+    no_text = [n for n, t in texts.items() if len(t) < MIN_TEXT_CHARS]
+    if len(no_text) == count:
+        hint = (
+            "Text recognition (OCR) found nothing readable either."
+            if ocr and tesseract_path()
+            else "Text recognition (OCR) is not available on this computer (install Tesseract)."
+        )
+        raise IngestError(f"No text could be read from “{filename}”; it may be a scan. {hint}")
+    if failed:
+        warnings.append(f"Pages that could not be read: {ranges(failed)}.")
+    rest = [n for n in no_text if n not in failed]
+    if rest:
+        warnings.append(f"Pages without text (pictures or blank): {ranges(rest)}.")
+    if ocred:
+        warnings.append(f"Pages read by text recognition (OCR), check them: {ranges(ocred)}.")
+    pages = [Page(n, texts[n] if n not in no_text else "") for n in range(1, count + 1)]
+    return Loaded(PDF_TYPE, pages, warnings, ocr_pages=ocred, empty_pages=no_text)
+
+
+PDF_TYPE = "application/pdf"

@@ -1,0 +1,39 @@
+"""Web pages (.html): visible text with headings, no scripts, styles or hidden elements."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from gptbuilder.errors import IngestError
+from gptbuilder.ingest.text import Loaded, decode, normalize_text
+from gptbuilder.types import Page
+
+HTML = "text/html"
+_SKIP = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_BLOCKS = "p div section article main header footer aside nav li tr br h1 h2 h3 h4 h5 h6 pre blockquote table ul ol dl dt dd figcaption".split()
+
+
+def read_html(path: Path, filename: str) -> Loaded:
+    from bs4 import BeautifulSoup
+
+    text, warning = decode(path.read_bytes(), filename)
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(list(_SKIP)):
+        tag.decompose()
+    for tag in soup.find_all(True):
+        if tag.decomposed:
+            continue
+        if tag.has_attr("hidden") or _HIDDEN_STYLE.search(str(tag.get("style", ""))):
+            tag.decompose()
+    for level in range(1, 7):
+        for h in soup.find_all(f"h{level}"):
+            h.insert(0, "\n\n" + "#" * level + " ")
+            h.append("\n\n")
+    for tag in soup.find_all(_BLOCKS):
+        tag.append("\n\n" if tag.name not in ("br", "li", "tr") else "\n")
+    body = normalize_text(soup.get_text())
+    if not body:
+        raise IngestError(f"“{filename}” contains no readable text.")
+    return Loaded(HTML, [Page(1, body)], [warning] if warning else [])
