@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=800, ge=100, description="Target chunk length, characters.")
     chunk_overlap: int = Field(default=120, ge=0, description="Overlap between chunks, characters.")
     top_k: int = Field(default=4, ge=1, le=50, description="Sources retrieved per question.")
-    max_upload_mb: int = Field(default=100, ge=1)
+    max_upload_mb: int = Field(default=100, ge=1, description="Largest file accepted, MB.")
+    max_pages: int = Field(default=2000, ge=1, description="Most pages in one document.")
+    ingest_timeout_s: float = Field(default=600, gt=0, description="Time limit to read a file.")
+    ocr: bool = Field(default=True, description="Recognise text on scanned pages (Tesseract).")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -23,6 +23,10 @@ class UnsupportedFile(IngestError):
     pass
 
 
+class Cancelled(IngestError):
+    """The user stopped an upload; what was half-done has been undone."""
+
+
 class AssistantFileError(GPTBuilderError):
     """An imported assistant file is malformed, foreign or unsafe."""
 

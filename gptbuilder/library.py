@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
 from gptbuilder.errors import GPTBuilderError, IngestError
 from gptbuilder.ingest.chunk import chunk_pages, chunking_key
-from gptbuilder.ingest.load import load_file
+from gptbuilder.ingest.load import LoadLimits, load_file_isolated
+from gptbuilder.ingest.sniff import MARKDOWN
 from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.types import Document
 
@@ -39,6 +38,9 @@ class AddResult:
     reused: bool  # the content was already parsed and embedded (by another assistant)
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    text_pages: int = 0  # pages that gave text (OCR included)
+    ocr_pages: int = 0  # pages read by text recognition
+    replaced: str | None = None  # name of the earlier version this file replaced
 
 
 def sha256_file(path: Path) -> str:
@@ -81,6 +83,7 @@ class Library:
         chunk_size: int,
         chunk_overlap: int,
         max_upload_bytes: int,
+        limits: LoadLimits | None = None,
     ) -> None:
         self._repo = repo
         self._files = files
@@ -89,6 +92,7 @@ class Library:
         self._chunk_size = chunk_size
         self._chunk_overlap = chunk_overlap
         self._max_bytes = max_upload_bytes
+        self._limits = limits or LoadLimits()
         self.chunking_key = chunking_key(chunk_size, chunk_overlap, embedder.model_id)
 
     def add_file(
@@ -113,21 +117,26 @@ class Library:
         if existing is not None:  # a failed or interrupted earlier attempt
             self._forget(existing)
 
-        progress(0.05, f"Reading {filename}")
-        loaded = load_file(path, filename)  # raises IngestError with a reason
         reused = self._repo.has_chunks(sha, self.chunking_key)
+        loaded = None
+        if not reused:
+            progress(0.05, f"Reading {filename}")
+            loaded = load_file_isolated(path, filename, self._limits)  # IngestError: why not
+            media_type = loaded.media_type
+        else:
+            media_type = self._repo.blob_media_type(sha)
 
         self._files.put(path, sha)
-        self._repo.ensure_blob(sha, size, loaded.media_type)
+        self._repo.ensure_blob(sha, size, media_type)
         doc_id = self._repo.add_document(assistant_id, sha, self.chunking_key, filename)
         try:
-            if not reused:
+            if loaded is not None:
                 progress(0.1, f"Splitting {filename} into passages")
                 chunks = chunk_pages(
                     loaded.pages,
                     self._chunk_size,
                     self._chunk_overlap,
-                    markdown=loaded.media_type == "text/markdown",
+                    markdown=loaded.media_type == MARKDOWN,
                 )
                 if not chunks:
                     raise IngestError(f"“{filename}” contains no text to learn from.")
@@ -142,7 +151,7 @@ class Library:
             self._indexes.add(assistant_id, ids, vectors)
             self._repo.set_document_status(doc_id, "ready")
         except BaseException as err:
-            # Leave nothing half-done behind, whatever went wrong (even a cancel).
+            # Leave nothing half-done behind, whatever went wrong (a cancel included).
             log.warning("ingestion of %s failed: %r", filename, err)
             self._forget(self._repo.get_document(doc_id))
             if isinstance(err, GPTBuilderError):
@@ -150,14 +159,36 @@ class Library:
             if isinstance(err, Exception):
                 raise IngestError(f"“{filename}” could not be added: {err}") from err
             raise
+        replaced = self._replace_older_versions(assistant_id, doc_id, filename)
         progress(1.0, f"{filename} is ready")
         seconds = time.perf_counter() - started
         log.info(
             "added %s (%s) to assistant %d in %.1fs", filename, sha[:12], assistant_id, seconds
         )
+        doc = self._repo.get_document(doc_id)
+        empty = len(loaded.empty_pages) if loaded else self._repo.empty_page_count(sha)
         return AddResult(
-            self._repo.get_document(doc_id), False, reused, seconds, list(loaded.warnings)
+            doc,
+            duplicate=False,
+            reused=reused,
+            seconds=seconds,
+            warnings=list(loaded.warnings) if loaded else [],
+            text_pages=doc.pages - empty,
+            ocr_pages=len(loaded.ocr_pages) if loaded else 0,
+            replaced=replaced,
         )
+
+    def _replace_older_versions(self, assistant_id: int, keep_id: int, filename: str) -> str | None:
+        """A changed file uploaded under the same name replaces the earlier version."""
+        older = [
+            d
+            for d in self._repo.list_documents(assistant_id)
+            if d.filename == filename and d.id != keep_id
+        ]
+        for d in older:
+            log.info("%s replaces its earlier version (%s)", filename, d.sha256[:12])
+            self._forget(d)
+        return older[0].filename if older else None
 
     def remove_document(self, document_id: int) -> None:
         self._forget(self._repo.get_document(document_id))
@@ -186,6 +217,3 @@ class Library:
         self._collect_garbage()
         for assistant in self._repo.list_assistants():
             self._indexes.reconcile(assistant.id)
-
-    def chunk_ids(self, document_id: int) -> np.ndarray:
-        return self._repo.chunk_vectors([document_id])[0]

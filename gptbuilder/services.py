@@ -12,6 +12,7 @@ from gptbuilder.backends.llm import LLM, LlamaCppLLM
 from gptbuilder.backends.vector_index import FaissIndex, VectorIndex
 from gptbuilder.config import Settings
 from gptbuilder.db import Repository
+from gptbuilder.ingest.load import LoadLimits
 from gptbuilder.library import FileStore, Library
 from gptbuilder.retrieval.answer import AnswerEngine
 from gptbuilder.retrieval.index_store import IndexStore
@@ -81,6 +82,7 @@ class Services:
             settings.chunk_size,
             settings.chunk_overlap,
             settings.max_upload_mb * 1024 * 1024,
+            LoadLimits(settings.max_pages, settings.ingest_timeout_s, settings.ocr),
         )
         answers = AnswerEngine(
             repo, indexes, embedder, llm, settings.top_k, settings.max_answer_tokens

@@ -67,8 +67,8 @@ def test_failed_file_leaves_nothing_and_others_still_work(fake_services, tmp_pat
     a = s.repo.create_assistant(make_draft("A"))
     s.library.add_file(a.id, write(tmp_path, "good.txt", TEXT), "good.txt")
     bad = tmp_path / "bad.pdf"
-    bad.write_bytes(b"<html>not a pdf</html>")
-    with pytest.raises(IngestError, match="not one"):
+    bad.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage, no pages, no xref")
+    with pytest.raises(IngestError, match="damaged|no pages"):
         s.library.add_file(a.id, bad, "bad.pdf")
     empty = write(tmp_path, "empty.txt", "   \n")
     with pytest.raises(IngestError, match="empty"):
@@ -105,3 +105,18 @@ def test_upload_size_limit(tmp_path):
         s.library.add_file(a.id, big, "big.txt")
     assert s.repo.list_documents(a.id) == []
     s.close()
+
+
+def test_changed_file_with_the_same_name_replaces_the_old_version(fake_services, tmp_path):
+    s = fake_services
+    a = s.repo.create_assistant(make_draft("A"))
+    path = write(tmp_path, "prices.txt", "Coffee costs 2 euros. Tea costs 1 euro.")
+    old = s.library.add_file(a.id, path, "prices.txt").document
+    path.write_text("Coffee costs 3 euros now. Tea costs 2 euros now.")
+    new = s.library.add_file(a.id, path, "prices.txt")
+    assert new.replaced == "prices.txt"
+    [doc] = s.repo.list_documents(a.id)
+    assert doc.id == new.document.id and doc.sha256 != old.sha256
+    texts = [h.text for h in s.answers.retrieve(a.id, "coffee price")]
+    assert texts and all("3 euros" in t for t in texts)
+    assert not s.library._files.path(old.sha256).exists()

@@ -46,17 +46,21 @@ def test_truncated_pdf_is_refused(pdf_dir, tmp_path):
         assert any(p.text for p in loaded.pages)
 
 
-def test_html_named_pdf_is_refused(tmp_path):
+def test_html_named_pdf_is_read_as_html_with_a_warning(tmp_path):
     p = tmp_path / "report.pdf"
-    p.write_text("<html><body>Hello</body></html>")
-    with pytest.raises(IngestError, match="not one"):
-        load_file(p, "report.pdf")
+    p.write_text("<!DOCTYPE html><html><body><h1>Report</h1><p>Sales rose.</p></body></html>")
+    loaded = load_file(p, "report.pdf")
+    assert loaded.media_type == "text/html"
+    assert loaded.pages[0].text == "# Report\n\nSales rose."
+    assert "named like a PDF but is really a web page" in loaded.warnings[0]
 
 
 def test_text_in_another_encoding_is_read(tmp_path):
     p = tmp_path / "notes.txt"
-    p.write_bytes("Café crème — 20 €".encode("cp1252"))
-    assert load_file(p, "notes.txt").pages[0].text == "Café crème — 20 €"
+    p.write_bytes("Un café crème coûte 20 € à Noël — très cher.".encode("cp1252"))
+    loaded = load_file(p, "notes.txt")
+    assert loaded.pages[0].text == "Un café crème coûte 20 € à Noël — très cher."
+    assert "not UTF-8" in loaded.warnings[0]
     p.write_bytes("Grüße".encode("utf-16"))
     assert load_file(p, "notes.txt").pages[0].text == "Grüße"
 
@@ -64,12 +68,16 @@ def test_text_in_another_encoding_is_read(tmp_path):
 def test_binary_and_unknown_files_are_refused(tmp_path):
     p = tmp_path / "image.png"
     p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    with pytest.raises(IngestError, match="binary"):
+    with pytest.raises(IngestError, match="PNG image"):
         load_file(p, "image.png")
     q = tmp_path / "sheet.xlsx"
     q.write_text("plain words")
     with pytest.raises(IngestError, match="not supported"):
         load_file(q, "sheet.xlsx")
+    z = tmp_path / "archive.docx"
+    z.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(IngestError, match="ZIP"):
+        load_file(z, "archive.docx")
 
 
 def test_markdown_is_markdown(tmp_path):

@@ -28,8 +28,8 @@ FIRST_PROCESS = textwrap.dedent(
     h = Handlers(services)
     aid, _, note = h.save_assistant(None, "Aviation", "FAA notices", "Be brief.",
                                     "What is an AD?", "", "", "", 0.0)
-    report, *_ = h.upload(aid, [pdf], None)
-    assert "✅" in report, report
+    report, *_ = list(h.upload(aid, [pdf], None))[-1]
+    assert "✅ added" in report, report
     history, _ = list(h.chat(aid, "What does a flight control law generate?", []))[-1]
     assert "Sources" in history[-1]["content"], history[-1]["content"]
     """
@@ -125,3 +125,75 @@ def test_ingestion_cut_off_midway_is_cleaned_up_on_start(tmp_path):
     settings = make_settings(data_dir)
     stored = [p for p in settings.files_dir.rglob("*") if p.is_file()]
     assert len(stored) == 1, "the half-done file's copy is removed"
+
+
+KILLED_PROCESS = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, "tests")
+    from conftest import make_settings
+    from gptbuilder.personas.definition import make_draft
+    from gptbuilder.services import Services
+
+    data_dir, small, big = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    s = Services.build(make_settings(data_dir))
+    a = s.repo.create_assistant(make_draft("Books"))
+    s.library.add_file(a.id, small, small.name)
+    print("small done", flush=True)
+    s.library.add_file(a.id, big, big.name)  # killed while this runs
+    print("big done", flush=True)
+    """
+)
+
+
+@pytest.mark.slow
+def test_killing_the_app_mid_ingestion_leaves_a_consistent_state(tmp_path, pdf_dir, real_embedder):
+    import sqlite3
+    import time
+
+    data_dir = tmp_path / "data"
+    small = pdf_dir / "pdfplumber" / "scotus-transcript-p1.pdf"
+    big = pdf_dir / "py-pdf-sample-files" / "GeoTopo-komprimiert.pdf"  # 117 pages
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PROCESS, str(data_dir), str(small), str(big)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "small done"
+        db = data_dir / "gptbuilder.sqlite3"
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:  # wait until the big file is being embedded
+            with sqlite3.connect(db) as con:
+                rows = con.execute(
+                    "select count(*) from documents where status = 'processing'"
+                ).fetchone()
+            if rows[0]:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the big file never started")
+        time.sleep(1.0)
+        proc.kill()
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, "the process was killed before it finished"
+
+    s = Services.build(make_settings(data_dir), embedder=real_embedder, llm=ExtractiveFakeLLM)
+    [a] = s.repo.list_assistants()
+    docs = s.repo.list_documents(a.id)
+    assert [d.filename for d in docs] == [small.name], "the half-done file is absent"
+    index = s.indexes.get(a.id)
+    ids, _ = s.repo.chunk_vectors([docs[0].id])
+    assert index.ids() == set(ids.tolist()), "the index matches the database"
+    stored = [p.name for p in s.settings.files_dir.rglob("*") if p.is_file()]
+    assert stored == [docs[0].sha256]
+    # And the app keeps working: the big file can be added again.
+    r = s.library.add_file(a.id, big, big.name)
+    assert r.document.status == "ready" and r.document.pages == 117
+    s.close()

@@ -1,11 +1,15 @@
 """The Gradio app builds and serves, and user journeys run through its handlers."""
 
 import json
+import threading
 import urllib.request
 from pathlib import Path
 
-import pytest
-
+from conftest import make_settings
+from gptbuilder.backends.embedder import HashingEmbedder
+from gptbuilder.backends.llm import ExtractiveFakeLLM
+from gptbuilder.backends.vector_index import NumpyIndex
+from gptbuilder.services import Services
 from gptbuilder.ui.handlers import Handlers
 from gptbuilder.ui.layout import build_app
 
@@ -46,11 +50,10 @@ def test_create_upload_chat_journey(fake_services, tmp_path):
 
     f = tmp_path / "office.txt"
     f.write_text(TEXT)
-    calls = []
-    report, table, _picker, cleared = h.upload(aid, [str(f)], lambda p, desc: calls.append(p))
-    assert "✅ office.txt" in report and cleared is None
+    report, table, _picker, cleared, job, cancel = list(h.upload(aid, [str(f)], None))[-1]
+    assert "| office.txt | ✅ added | 1 | 1 | 0 |" in report
+    assert cleared is None and job is None and cancel["visible"] is False
     assert table[0][0] == "office.txt" and table[0][-1] == "ready"
-    assert calls and calls[-1] == pytest.approx(1.0)
 
     steps = list(h.chat(aid, "When does the office open?", []))
     history, box = steps[-1]
@@ -81,9 +84,9 @@ def test_bad_upload_is_reported_and_others_go_in(fake_services, tmp_path):
     good.write_text(TEXT)
     bad = tmp_path / "bad.pdf"
     bad.write_bytes(b"%PDF-1.4\n garbage that is not a pdf")
-    report, table, _, _ = h.upload(aid, [str(bad), str(good)], None)
-    assert "❌" in report and "bad.pdf" in report
-    assert "✅ good.txt" in report
+    report, table, *_ = list(h.upload(aid, [str(bad), str(good)], None))[-1]
+    assert "| bad.pdf | ❌ not added |" in report and "❌ “bad.pdf”" in report
+    assert "| good.txt | ✅ added |" in report
     assert [row[0] for row in table] == ["good.txt"]
 
 
@@ -124,7 +127,7 @@ def test_question_is_kept_when_the_browser_leaves_mid_answer(fake_services, tmp_
     aid = make(h)
     f = tmp_path / "office.txt"
     f.write_text(TEXT)
-    h.upload(aid, [str(f)], None)
+    list(h.upload(aid, [str(f)], None))
     stream = h.chat(aid, "When does the office open?", [])
     next(stream)
     next(stream)
@@ -136,3 +139,46 @@ def test_question_is_kept_when_the_browser_leaves_mid_answer(fake_services, tmp_
     ]
     history, _ = list(h.chat(aid, "Where can visitors park?", []))[-1]
     assert "lot B" in history[-1]["content"]
+
+
+class GatedEmbedder(HashingEmbedder):
+    """Holds the embedding of any text containing "number 1" until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def embed(self, texts, progress=None):
+        if any("number 1" in t for t in texts):
+            self.entered.set()
+            self.release.wait(30)
+        return super().embed(texts, progress)
+
+
+def test_cancel_undoes_the_file_in_progress_and_keeps_finished_ones(tmp_path):
+    embedder = GatedEmbedder()
+    services = Services.build(
+        make_settings(tmp_path / "data"), embedder, ExtractiveFakeLLM, NumpyIndex
+    )
+    h = Handlers(services)
+    aid = make(h)
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"doc{i}.txt"
+        p.write_text(f"Document number {i} talks about topic {i}. " * 40)
+        paths.append(str(p))
+    steps = h.upload(aid, paths, None)
+    job_id = next(steps)[4]
+    assert embedder.entered.wait(30), "the second file never started"
+    assert "Stopping" in h.cancel_upload(job_id)
+    embedder.release.set()
+    report, table, *_ = list(steps)[-1]
+    assert "| doc0.txt | ✅ added |" in report
+    assert "| doc1.txt | ⏹ cancelled |" in report and "| doc2.txt | ⏹ cancelled |" in report
+    assert [row[0] for row in table] == ["doc0.txt"]
+    [doc] = services.repo.list_documents(aid)
+    assert len(services.indexes.get(aid)) == doc.chunks
+    stored = [p for p in services.settings.files_dir.rglob("*") if p.is_file()]
+    assert len(stored) == 1, "the cancelled file's copy is removed"
+    services.close()

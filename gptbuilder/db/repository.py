@@ -188,6 +188,18 @@ class Repository:
             q = select(func.count()).select_from(PageRow).where(PageRow.blob_sha == sha256)
             return int(s.scalar(q) or 0)
 
+    def blob_media_type(self, sha256: str) -> str:
+        with self.session() as s:
+            row = s.get(BlobRow, sha256)
+            if row is None:
+                raise NotFound("That file is no longer stored.")
+            return row.media_type
+
+    def empty_page_count(self, sha256: str) -> int:
+        with self.session() as s:
+            q = select(func.count()).select_from(PageRow)
+            return int(s.scalar(q.where(PageRow.blob_sha == sha256, PageRow.text == "")) or 0)
+
     def page_text(self, sha256: str, number: int) -> str:
         with self.session() as s:
             q = select(PageRow.text).where(PageRow.blob_sha == sha256, PageRow.number == number)

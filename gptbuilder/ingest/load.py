@@ -33,7 +33,10 @@ class LoadLimits:
     memory_mb: int = 4096  # address-space cap of the child process
 
 
-def load_file(path: Path, filename: str, limits: LoadLimits = LoadLimits()) -> Loaded:
+DEFAULT_LIMITS = LoadLimits()
+
+
+def load_file(path: Path, filename: str, limits: LoadLimits = DEFAULT_LIMITS) -> Loaded:
     if path.stat().st_size == 0:
         raise IngestError(f"“{filename}” is empty.")
     media_type, warning = sniff.detect(path, filename)
@@ -69,7 +72,7 @@ def _child(conn: Connection, path: str, filename: str, limits: LoadLimits) -> No
         conn.close()
 
 
-def load_file_isolated(path: Path, filename: str, limits: LoadLimits = LoadLimits()) -> Loaded:
+def load_file_isolated(path: Path, filename: str, limits: LoadLimits = DEFAULT_LIMITS) -> Loaded:
     """Like load_file, but in a child process that is stopped after ``limits.timeout_s``."""
     ctx = multiprocessing.get_context("spawn")  # forking a process with threads is unsafe
     receive, send = ctx.Pipe(duplex=False)

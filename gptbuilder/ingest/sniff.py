@@ -25,7 +25,9 @@ _NAME_TYPES = {
     ".markdown": MARKDOWN,
     ".txt": TEXT,
 }
-_HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
+_HTML_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
+)
 _BINARY_MAGIC = {
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
@@ -40,9 +42,13 @@ _BINARY_MAGIC = {
 
 
 def _display_name(media_type: str) -> str:
-    return {PDF: "PDF", DOCX: "Word document", HTML: "web page", MARKDOWN: "Markdown", TEXT: "text"}[
-        media_type
-    ]
+    return {
+        PDF: "PDF",
+        DOCX: "Word document",
+        HTML: "web page",
+        MARKDOWN: "Markdown",
+        TEXT: "text",
+    }[media_type]
 
 
 def detect(path: Path, filename: str) -> tuple[str, str | None]:
@@ -59,9 +65,12 @@ def detect(path: Path, filename: str) -> tuple[str, str | None]:
             raise UnsupportedFile(f"“{filename}” is a ZIP-based file that is not a Word document.")
         for magic, what in _BINARY_MAGIC.items():
             if head.startswith(magic):
-                raise UnsupportedFile(f"“{filename}” is {what}, not a document. Supported: {SUPPORTED_LABEL}.")
+                raise UnsupportedFile(
+                    f"“{filename}” is {what}, not a document. Supported: {SUPPORTED_LABEL}."
+                )
         raise UnsupportedFile(
-            f"“{filename}” looks like a binary file that is not a document. Supported: {SUPPORTED_LABEL}."
+            f"“{filename}” looks like a binary file that is not a document. "
+            f"Supported: {SUPPORTED_LABEL}."
         )
     if by_name is None and found in (TEXT, MARKDOWN) and Path(filename).suffix:
         raise UnsupportedFile(

@@ -59,9 +59,15 @@ def decode(data: bytes, filename: str) -> tuple[str, str | None]:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None:
+    matches = list(from_bytes(data))
+    if not matches:
         raise IngestError(f"“{filename}”: the text encoding could not be recognised.")
+    # Short texts fit several code pages equally well; then prefer the commonest, Windows-1252.
+    least = min(m.chaos for m in matches)
+    tied = [m for m in matches if m.chaos == least]
+    most = max(m.coherence for m in tied)
+    tied = [m for m in tied if m.coherence == most]
+    best = next((m for m in tied if m.encoding == "cp1252"), tied[0])
     return str(best), f"“{filename}” is not UTF-8; it was read as {best.encoding}."
 
 

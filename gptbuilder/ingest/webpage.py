@@ -12,7 +12,10 @@ from gptbuilder.types import Page
 HTML = "text/html"
 _SKIP = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_BLOCKS = "p div section article main header footer aside nav li tr br h1 h2 h3 h4 h5 h6 pre blockquote table ul ol dl dt dd figcaption".split()
+_BLOCKS = (
+    "p div section article main header footer aside nav li tr br h1 h2 h3 h4 h5 h6 pre "
+    "blockquote table ul ol dl dt dd figcaption"
+).split()
 
 
 def read_html(path: Path, filename: str) -> Loaded:

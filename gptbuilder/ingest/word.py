@@ -19,14 +19,17 @@ def read_docx(path: Path, filename: str) -> Loaded:
     try:
         document = docx.Document(str(path))
     except Exception as err:  # python-docx raises several types on broken files
-        raise IngestError(f"“{filename}” could not be read as a Word document; it may be damaged.") from err
+        raise IngestError(
+            f"“{filename}” could not be read as a Word document; it may be damaged."
+        ) from err
 
     pages: list[list[str]] = [[]]
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
             # Word records where it broke pages when the file was last laid out; use them so
             # citations can name a page. Without them everything is page 1.
-            if block.contains_page_break and pages[-1]:
+            breaks = block._p.xpath(".//w:br[@w:type='page'] | .//w:lastRenderedPageBreak")
+            if breaks and pages[-1]:
                 pages.append([])
             text = block.text.strip()
             if not text:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from gptbuilder.ui.render import (
     render_answer_text,
     render_stored_answer,
 )
+from gptbuilder.ui.uploads import UploadJob
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ def notice(text: str, kind: str = "info") -> str:
 class Handlers:
     def __init__(self, services: Services) -> None:
         self.s = services
+        self._jobs: dict[str, UploadJob] = {}  # running uploads by id, for their cancel button
 
     # -- assistants ----------------------------------------------------------------------------
 
@@ -153,48 +156,61 @@ class Handlers:
 
     def upload(
         self, assistant_id: int | None, files: list[str] | None, progress: Any = None
-    ) -> list[Any]:
-        """Add uploaded files one by one. Returns: report, docs table, doc picker, upload."""
+    ) -> Iterator[list[Any]]:
+        """Add uploaded files one by one, reporting as it goes.
+
+        Yields: report, docs table, doc picker, upload box, job id, cancel button.
+        """
         if assistant_id is None:
             report = notice("Create or choose an assistant before adding documents.", "error")
-            return [report, gr.update(), gr.update(), None]
+            yield [report, gr.update(), gr.update(), None, None, gr.update(visible=False)]
+            return
         paths = [Path(f if isinstance(f, str) else f.name) for f in (files or [])]
-        lines: list[str] = []
-        for i, path in enumerate(paths):
-            name = path.name
-
-            def step(fraction: float, what: str, i: int = i) -> None:
+        if not paths:
+            yield [
+                notice("No file was chosen."),
+                gr.update(),
+                gr.update(),
+                None,
+                None,
+                gr.update(visible=False),
+            ]
+            return
+        job = UploadJob(self.s.library, int(assistant_id), paths)
+        job_id = uuid.uuid4().hex
+        self._jobs[job_id] = job
+        job.start()
+        try:
+            while not job.wait(0.5):
                 if progress is not None:
-                    progress((i + fraction) / len(paths), desc=f"[{i + 1}/{len(paths)}] {what}")
-
-            try:
-                r = self.s.library.add_file(int(assistant_id), path, name, step)
-            except GPTBuilderError as err:
-                lines.append(f"- ❌ {escape_untrusted(str(err))}")
-                continue
-            except Exception:  # never lose the other files of the upload
-                log.exception("unexpected failure adding %s", name)
-                lines.append(
-                    f"- ❌ “{escape_untrusted(name)}” could not be added (internal error)."
-                )
-                continue
-            d = r.document
-            if r.duplicate:
-                lines.append(f"- ℹ️ {escape_untrusted(d.filename)} is already in the knowledge.")
-                continue
-            lines.append(
-                f"- ✅ {escape_untrusted(name)}: {d.pages} page(s), {d.chunks} passage(s), "
-                f"{r.seconds:.1f} s" + (" (already indexed, reused)" if r.reused else "")
-            )
-            lines.extend(f"  - ⚠️ {escape_untrusted(w)}" for w in r.warnings)
+                    progress(job.overall()[0], desc=job.describe())
+                yield [
+                    job.report(),
+                    gr.update(),
+                    gr.update(),
+                    gr.update(),
+                    job_id,
+                    gr.update(visible=True),
+                ]
+        finally:
+            # If the page goes away the files still finish in the background.
+            self._jobs.pop(job_id, None)
         docs = self.s.repo.list_documents(int(assistant_id))
-        report = "\n".join(lines) if lines else notice("No file was chosen.")
-        return [
-            report,
+        yield [
+            job.report(),
             documents_table(docs),
             gr.update(choices=[(d.filename, d.id) for d in docs], value=None),
             None,
+            None,
+            gr.update(visible=False),
         ]
+
+    def cancel_upload(self, job_id: str | None) -> str:
+        job = self._jobs.get(job_id or "")
+        if job is None:
+            return ""
+        job.cancel.set()
+        return notice("Stopping: the file in progress is undone, the rest are skipped.")
 
     def remove_document(self, assistant_id: int | None, document_id: int | None) -> list[Any]:
         """Returns: notice, docs table, doc picker."""

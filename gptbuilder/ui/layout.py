@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from gptbuilder.personas.definition import MAX_STARTERS
@@ -27,6 +28,7 @@ def build_app(services: Services) -> Any:
 
     with gr.Blocks(title="GPT Builder", analytics_enabled=False) as app:
         current = gr.State(None)  # id of the assistant this browser tab works on
+        upload_job = gr.State(None)  # id of this tab's running upload, for its cancel button
 
         with gr.Row():
             with gr.Column(scale=1, min_width=220):
@@ -104,6 +106,13 @@ def build_app(services: Services) -> Any:
                             type="filepath",
                             elem_id="upload",
                         )
+                        cancel_upload = gr.Button(
+                            "Stop adding files",
+                            variant="stop",
+                            visible=False,
+                            size="sm",
+                            elem_id="cancel-upload",
+                        )
                         report = gr.Markdown(elem_id="upload-report")
                         docs = gr.Dataframe(
                             headers=["File", "Pages", "Passages", "Size", "Status"],
@@ -158,16 +167,20 @@ def build_app(services: Services) -> Any:
             aid: int | None,
             files: list[str] | None,
             progress=gr.Progress(),  # noqa: B008 (Gradio fills it in)
-        ) -> list:
-            return h.upload(aid, files, progress)
+        ) -> Iterator[list]:
+            yield from h.upload(aid, files, progress)
 
         upload.upload(
-            upload_, [current, upload], [report, docs, doc_pick, upload], show_progress_on=[report]
+            upload_,
+            [current, upload],
+            [report, docs, doc_pick, upload, upload_job, cancel_upload],
+            show_progress_on=[upload],
         ).then(
             lambda aid: h.title(h.s.repo.get_assistant(aid)) if aid else h.title(None),
             [current],
             [title],
         )
+        cancel_upload.click(h.cancel_upload, [upload_job], [status])
         remove.click(h.remove_document, [current, doc_pick], [status, docs, doc_pick])
 
         ask = {"fn": h.chat, "inputs": [current, question, chatbot], "outputs": [chatbot, question]}

@@ -1,0 +1,118 @@
+"""Every supported format, real files made by the real libraries, and the reader's limits."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gptbuilder.errors import IngestError
+from gptbuilder.ingest.load import LoadLimits, load_file, load_file_isolated
+from gptbuilder.ingest.ocr import tesseract_path
+
+
+def test_docx_with_headings_tables_and_page_breaks(tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Travel policy", level=1)
+    d.add_paragraph("Economy class is used for flights under six hours.")
+    d.add_page_break()
+    d.add_heading("Expenses", level=2)
+    table = d.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Meal", "30 EUR"
+    table.cell(1, 0).text, table.cell(1, 1).text = "Hotel", "120 EUR"
+    path = tmp_path / "policy.docx"
+    d.save(path)
+    loaded = load_file(path, "policy.docx")
+    assert loaded.media_type.endswith("wordprocessingml.document")
+    assert [p.number for p in loaded.pages] == [1, 2]
+    assert loaded.pages[0].text.startswith("# Travel policy")
+    assert "## Expenses" in loaded.pages[1].text and "Hotel | 120 EUR" in loaded.pages[1].text
+
+
+def test_html_keeps_visible_text_and_headings_only(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>T</title><style>p{color:red}</style></head><body>"
+        "<h2>Opening hours</h2><p>Open <b>9 to 5</b>.</p><script>steal()</script>"
+        "<div style='display:none'>secret hidden text</div><p hidden>also hidden</p>"
+        "<ul><li>Monday</li><li>Friday</li></ul></body></html>",
+        encoding="utf-8",
+    )
+    text = load_file(path, "page.html").pages[0].text
+    assert text.startswith("## Opening hours")
+    assert "Open 9 to 5." in text and "Monday\nFriday" in text
+    for absent in ("steal", "secret hidden", "also hidden", "color:red"):
+        assert absent not in text
+
+
+@pytest.mark.skipif(tesseract_path() is None, reason="Tesseract is not installed")
+def test_scanned_pdf_is_read_by_ocr(pdf_dir, tmp_path):
+    import pypdfium2 as pdfium
+
+    source = pdfium.PdfDocument(str(pdf_dir / "py-pdf-sample-files" / "crazyones-pdfa.pdf"))
+    image = source[0].render(scale=200 / 72).to_pil().convert("RGB")
+    scan = tmp_path / "scan.pdf"
+    image.save(scan, format="PDF", resolution=200)
+    loaded = load_file(scan, "scan.pdf")
+    assert loaded.ocr_pages == [1]
+    assert "crazy ones" in loaded.pages[0].text.lower()
+    assert any("OCR" in w for w in loaded.warnings)
+    with pytest.raises(IngestError, match="No text could be read"):
+        load_file(scan, "scan.pdf", LoadLimits(ocr=False))
+
+
+def test_expected_page_counts_of_the_sample_corpus(pdf_dir):
+    """Every PDF that files.json lists ingests with its page count, or fails plainly (for
+    example unreadablemetadata.pdf, whose page tree neither pypdf nor PDFium can read)."""
+    folder = pdf_dir / "py-pdf-sample-files"
+    listed = json.loads((folder / "files.json").read_text())["data"]
+    checked = 0
+    failed: list[str] = []
+    for entry in listed:
+        path = folder / Path(entry["path"]).name
+        if not path.exists() or "pages" not in entry:
+            continue
+        try:
+            loaded = load_file(path, path.name, LoadLimits(ocr=False))
+        except IngestError as err:
+            assert path.name in str(err) and "Traceback" not in str(err)
+            if "No text could be read" not in str(err):  # image-only samples have no text
+                failed.append(path.name)
+            continue
+        assert len(loaded.pages) == entry["pages"], path.name
+        checked += 1
+    assert checked >= 20
+    assert sorted(failed) == ["libreoffice-writer-password.pdf", "unreadablemetadata.pdf"]
+
+
+def test_time_limit_stops_a_slow_read(pdf_dir):
+    with pytest.raises(IngestError, match="took longer"):
+        load_file_isolated(
+            pdf_dir / "py-pdf-sample-files" / "GeoTopo-komprimiert.pdf",
+            "GeoTopo.pdf",
+            LoadLimits(timeout_s=0.05),
+        )
+
+
+def test_isolated_reader_returns_pages_and_plain_errors(pdf_dir, tmp_path):
+    loaded = load_file_isolated(pdf_dir / "py-pdf-sample-files" / "pdflatex-4-pages.pdf", "4.pdf")
+    assert len(loaded.pages) == 4
+    with pytest.raises(IngestError, match="password"):
+        load_file_isolated(pdf_dir / "pdfplumber" / "password-example.pdf", "pw.pdf")
+
+
+def test_page_limit(pdf_dir):
+    with pytest.raises(IngestError, match="limit is 50"):
+        load_file(
+            pdf_dir / "py-pdf-sample-files" / "GeoTopo-komprimiert.pdf",
+            "GeoTopo.pdf",
+            LoadLimits(max_pages=50),
+        )
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.pdf"
+    p.write_bytes(b"")
+    with pytest.raises(IngestError, match="empty"):
+        load_file(p, "empty.pdf")
