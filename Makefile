@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint clean-venv
+.PHONY: setup run test lint clean-venv system-deps
 
 setup: $(STAMP)
 
@@ -31,3 +31,9 @@ lint: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Optional system packages (Debian/Ubuntu, as root): OCR for scanned PDFs, Chromium for browser tests.
+SYSTEM_PACKAGES := tesseract-ocr chromium chromium-driver fonts-noto-color-emoji
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
