@@ -6,7 +6,7 @@ import logging
 
 from gptbuilder.config import Settings
 from gptbuilder.services import Services
-from gptbuilder.ui.layout import launch
+from gptbuilder.ui.server import serve
 
 
 def main() -> None:
@@ -15,7 +15,7 @@ def main() -> None:
     )
     settings = Settings()
     services = Services.build(settings)
-    launch(services)
+    serve(services)
 
 
 if __name__ == "__main__":

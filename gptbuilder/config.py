@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     llm_context: int = Field(default=4096, ge=512, description="Context window in tokens.")
     llm_threads: int | None = Field(default=None, ge=1, description="CPU threads for the model.")
     max_answer_tokens: int = Field(default=256, ge=16)
+    models_dir: Path | None = Field(
+        default=None, description="Folder of extra .gguf models; default: <data dir>/models."
+    )
+    abstain: bool = Field(
+        default=True, description="Say so when the documents do not answer, instead of guessing."
+    )
 
     chunk_size: int = Field(default=800, ge=100, description="Target chunk length, characters.")
     chunk_overlap: int = Field(default=120, ge=0, description="Overlap between chunks, characters.")
@@ -70,6 +76,8 @@ class Settings(BaseSettings):
         if self.llm_model is None:
             self.llm_model = bundled_llm_model()
         self.data_dir = self.data_dir.expanduser().resolve()
+        if self.models_dir is None:
+            self.models_dir = self.data_dir / "models"
         return self
 
     @property

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from gptbuilder.backends.embedder import Embedder, SentenceTransformerEmbedder
 from gptbuilder.backends.llm import LLM, LlamaCppLLM
+from gptbuilder.backends.models import ModelRegistry
 from gptbuilder.backends.vector_index import FaissIndex, VectorIndex
 from gptbuilder.config import Settings
 from gptbuilder.db import Repository
@@ -44,7 +45,8 @@ class Services:
     indexes: IndexStore
     library: Library
     answers: AnswerEngine
-    llm: Callable[[], LLM] = field(repr=False)
+    models: ModelRegistry
+    llm: Callable[[], LLM] = field(repr=False)  # the app's default model
 
     @classmethod
     def build(
@@ -84,11 +86,18 @@ class Services:
             settings.max_upload_mb * 1024 * 1024,
             LoadLimits(settings.max_pages, settings.ingest_timeout_s, settings.ocr),
         )
+        models = ModelRegistry(llm, settings.models_dir, settings.llm_context, settings.llm_threads)
         answers = AnswerEngine(
-            repo, indexes, embedder, llm, settings.top_k, settings.max_answer_tokens
+            repo,
+            indexes,
+            embedder,
+            lambda assistant: models.for_assistant(assistant.model),
+            settings.top_k,
+            settings.max_answer_tokens,
+            abstain=settings.abstain,
         )
         library.recover()
-        return cls(settings, repo, embedder, indexes, library, answers, llm)
+        return cls(settings, repo, embedder, indexes, library, answers, models, llm)
 
     def close(self) -> None:
         self.repo.close()

@@ -40,6 +40,7 @@ class Assistant:
     temperature: float
     created_at: datetime
     updated_at: datetime
+    model: str = ""  # "" is the app's default model; else a ModelChoice as JSON
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class AssistantDraft:
     instructions: str = ""
     starters: tuple[str, ...] = ()
     temperature: float = 0.2
+    model: str = ""  # "" is the app's default model; else a ModelChoice as JSON
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Hit:
     char_end: int
     text: str
     score: float
+    dense_score: float | None = None  # cosine to the question, when fused with other scores
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class Citation:
 
     number: int
     hit: Hit
+    quote: tuple[int, int] | None = None  # span of hit.text that supports the claim
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,10 @@ class Answer:
     text: str  # with [n] markers renumbered to match ``citations``
     citations: tuple[Citation, ...]
     sources: tuple[Hit, ...]  # everything that was retrieved, best first
+    abstained: bool = False  # the documents do not answer: ``sources`` are the closest passages
+    dropped: int = 0  # sentences of the model's answer left out: no passage supports them
+    extractive: bool = False  # the answer is a quote of the documents, not the model's words
+    confidence: float | None = None  # 0..1, how likely the passages answer the question
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The Gradio app builds and serves, and user journeys run through its handlers."""
 
 import json
+import re
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from gptbuilder.backends.vector_index import NumpyIndex
 from gptbuilder.services import Services
 from gptbuilder.ui.handlers import Handlers
 from gptbuilder.ui.layout import build_app
+from gptbuilder.ui.server import BackgroundServer
 
 TEXT = (
     "The office opens at 8 am on weekdays. Parking is free for visitors in lot B. "
@@ -28,17 +31,39 @@ def make(h: Handlers, name="Office helper", starters=("When does it open?", "", 
 
 
 def test_app_builds_and_serves(fake_services):
-    app = build_app(fake_services)
-    _, url, _ = app.launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True
-    )
-    try:
-        assert url.startswith("http://127.0.0.1:")
-        with urllib.request.urlopen(url, timeout=30) as resp:
+    build_app(fake_services)
+    with BackgroundServer(fake_services) as server:
+        with urllib.request.urlopen(server.url + "/", timeout=30) as resp:
             assert resp.status == 200
             assert b"GPT Builder" in resp.read()
-    finally:
-        app.close()
+
+
+def test_citation_opens_the_passage_in_its_page_and_the_file(fake_services, tmp_path):
+    h = Handlers(fake_services)
+    aid = make(h)
+    doc = tmp_path / "office.txt"
+    doc.write_text(TEXT + " Welcome <b>guests</b>.")
+    fake_services.library.add_file(aid, doc, "office.txt")
+    *_, (history, _) = h.chat(aid, "When does the office open?", [])
+    reply = history[-1]["content"]
+    link = re.search(r"\]\((/gptb/passage/[^)]+)\)", reply)
+    assert link, reply
+    with BackgroundServer(fake_services) as server:
+        with urllib.request.urlopen(server.url + link.group(1), timeout=30) as resp:
+            page = resp.read().decode()
+            assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+        assert "Welcome &lt;b&gt;guests&lt;/b&gt;" in page  # document text is escaped
+        quote = re.search(r'<mark id="quote">(.*?)</mark>', page, re.S)
+        assert quote and "8 am" in quote.group(1)
+        file_link = re.search(r'id="open-file" href="([^"]+)"', page).group(1)
+        with urllib.request.urlopen(server.url + file_link, timeout=30) as resp:
+            assert resp.read() == doc.read_bytes()
+            assert resp.headers["Content-Security-Policy"] == "sandbox"
+        try:
+            urllib.request.urlopen(server.url + "/gptb/passage/999/1", timeout=30)
+            raise AssertionError("a missing passage must be a 404")
+        except urllib.error.HTTPError as err:
+            assert err.code == 404
 
 
 def test_create_upload_chat_journey(fake_services, tmp_path):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, delete, event, func, select
+from sqlalchemy import create_engine, delete, event, func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +35,8 @@ from gptbuilder.types import (
     Page,
 )
 
+log = logging.getLogger(__name__)
+
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
@@ -52,6 +55,34 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Bring a database made by an older version up to date: columns added to the schema since
+    are added to the tables (SQLite's ALTER TABLE ADD COLUMN, with the column's default).
+
+    Every new column must be nullable or have a ``server_default``; removing or renaming a
+    column needs a real migration.
+    """
+    added = []
+    existing_tables = set(inspect(engine).get_table_names())
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name not in existing_tables:
+                continue
+            have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+            for col in table.columns:
+                if col.name in have:
+                    continue
+                ddl = f"{col.type.compile(engine.dialect)}"
+                if col.server_default is not None:
+                    default = col.server_default.arg  # type: ignore[attr-defined]
+                    default = getattr(default, "text", default)
+                    null = "" if col.nullable else " NOT NULL"
+                    ddl += f"{null} DEFAULT {default}"
+                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {ddl}'))
+                added.append(f"{table.name}.{col.name}")
+    return added
+
+
 def _assistant(row: AssistantRow) -> Assistant:
     return Assistant(
         id=row.id,
@@ -60,6 +91,7 @@ def _assistant(row: AssistantRow) -> Assistant:
         instructions=row.instructions,
         starters=tuple(json.loads(row.starters_json)),
         temperature=row.temperature,
+        model=row.model or "",
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -69,6 +101,8 @@ class Repository:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         Base.metadata.create_all(self.engine)
+        for column in add_missing_columns(self.engine):
+            log.info("database updated: added column %s", column)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -88,6 +122,7 @@ class Repository:
             instructions=draft.instructions,
             starters_json=json.dumps(list(draft.starters)),
             temperature=draft.temperature,
+            model=draft.model,
         )
         try:
             with self.session() as s:
@@ -108,6 +143,7 @@ class Repository:
                 row.instructions = draft.instructions
                 row.starters_json = json.dumps(list(draft.starters))
                 row.temperature = draft.temperature
+                row.model = draft.model
                 row.updated_at = utcnow()
                 s.flush()
                 return _assistant(row)
@@ -226,6 +262,37 @@ class Repository:
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         return np.asarray(ids, dtype=np.int64), np.vstack(vecs)
+
+    def chunk_location(self, document_id: int, chunk_id: int) -> tuple[int, int, int]:
+        """(page, char_start, char_end) of a chunk of that document; NotFound otherwise."""
+        with self.session() as s:
+            q = (
+                select(ChunkRow.page, ChunkRow.char_start, ChunkRow.char_end)
+                .join(
+                    DocumentRow,
+                    (DocumentRow.blob_sha == ChunkRow.blob_sha)
+                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+                )
+                .where(ChunkRow.id == chunk_id, DocumentRow.id == document_id)
+            )
+            row = s.execute(q).first()
+        if row is None:
+            raise NotFound("That passage is no longer in the documents.")
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def ready_chunk_texts(self, assistant_id: int) -> list[str]:
+        """Texts of every passage of the assistant's ready documents (for word statistics)."""
+        with self.session() as s:
+            q = (
+                select(ChunkRow.text)
+                .join(
+                    DocumentRow,
+                    (DocumentRow.blob_sha == ChunkRow.blob_sha)
+                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+                )
+                .where(DocumentRow.assistant_id == assistant_id, DocumentRow.status == "ready")
+            )
+            return list(s.scalars(q))
 
     def hits(self, assistant_id: int, scored: Sequence[tuple[int, float]]) -> list[Hit]:
         """Turn (chunk id, score) pairs into Hits, keeping only chunks of the assistant's

@@ -41,6 +41,8 @@ class AssistantRow(Base):
     instructions: Mapped[str] = mapped_column(Text, default="")
     starters_json: Mapped[str] = mapped_column(Text, default="[]")
     temperature: Mapped[float] = mapped_column(Float, default=0.2)
+    # Which language model answers: "" is the app's default; see backends.models.ModelChoice.
+    model: Mapped[str] = mapped_column(Text, default="", server_default="''")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

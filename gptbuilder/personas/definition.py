@@ -20,6 +20,7 @@ def make_draft(
     instructions: str = "",
     starters: Iterable[str | None] = (),
     temperature: float = 0.2,
+    model: str = "",
 ) -> AssistantDraft:
     """Validate and tidy user input; raises InvalidInput with a message for the user."""
     name = " ".join((name or "").split())
@@ -48,7 +49,7 @@ def make_draft(
         raise InvalidInput("The temperature must be a number between 0 and 1.5.") from err
     if not 0.0 <= temperature <= 1.5:
         raise InvalidInput("The temperature must be between 0 and 1.5.")
-    return AssistantDraft(name, description, instructions, kept, round(temperature, 2))
+    return AssistantDraft(name, description, instructions, kept, round(temperature, 2), model)
 
 
 def unique_name(name: str, taken: set[str]) -> str:

@@ -1,20 +1,38 @@
-"""The answer pipeline: retrieve, build the prompt, stream the model, resolve citations."""
+"""The answer pipeline: retrieve, judge, prompt, stream, verify, quote.
+
+1. Retrieve the passages closest to the question.
+2. Judge whether they answer it (``evidence.assess``). If not, say so and show the closest
+   passages instead of letting the model invent: the model is not even called.
+3. Otherwise stream the model's answer over the passages that fit its context window.
+4. Verify every sentence against the passages (``cite.resolve_citations``): unsupported
+   sentences are left out and counted. If nothing the model said survives, the answer becomes
+   the best-matching sentence of the documents, quoted and cited.
+5. Each citation gets the quote (a sentence of its passage) that supports the claim.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.backends.llm import LLM
 from gptbuilder.db import Repository
-from gptbuilder.retrieval.cite import MARKER, resolve_citations
+from gptbuilder.retrieval.cite import MARKER, cited_sentences, resolve_citations
+from gptbuilder.retrieval.evidence import Assessment, TermStatsCache, assess, best_quote
 from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.prompt import build_messages
-from gptbuilder.types import Answer, Assistant, ChatMessage, Hit
+from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, Hit
 
 log = logging.getLogger(__name__)
+
+NOT_FOUND = (
+    "I could not find the answer to this in the documents. "
+    "The closest passages are shown below, so you can check for yourself."
+)
+EXTRACTIVE_LEAD = "The documents say:"
+CANDIDATES = 20  # passages retrieved before the best are judged and given to the model
 
 
 @dataclass(frozen=True)
@@ -31,9 +49,10 @@ class AnswerEngine:
         repo: Repository,
         indexes: IndexStore,
         embedder: Embedder,
-        llm: Callable[[], LLM],  # loaded on first use
+        llm: Callable[[Assistant], LLM],  # the assistant's model, loaded on first use
         top_k: int,
         answer_tokens: int,
+        abstain: bool = True,
     ) -> None:
         self._repo = repo
         self._indexes = indexes
@@ -41,17 +60,41 @@ class AnswerEngine:
         self._llm = llm
         self._top_k = top_k
         self._answer_tokens = answer_tokens
+        self._abstain = abstain
+        self._stats = TermStatsCache(self._passages)
+
+    def _passages(self, assistant_id: int) -> tuple[tuple[int, ...], list[str]]:
+        ids = tuple(self._repo.ready_document_ids(assistant_id))
+        return ids, self._repo.ready_chunk_texts(assistant_id)
 
     def retrieve(self, assistant_id: int, question: str, k: int | None = None) -> list[Hit]:
         vector = self._embedder.embed([question])[0]  # (dim,)
         scored = self._indexes.search(assistant_id, vector, k or self._top_k)
         return self._repo.hits(assistant_id, scored)
 
+    def judge(self, assistant_id: int, question: str, hits: Sequence[Hit]) -> Assessment:
+        stats = self._stats.get(assistant_id, tuple(self._repo.ready_document_ids(assistant_id)))
+        return assess(question, hits, self._embedder.embed, stats, self._top_k)
+
     def stream(
         self, assistant: Assistant, question: str, history: Sequence[ChatMessage]
     ) -> Iterator[Partial]:
-        hits = self.retrieve(assistant.id, question)
-        llm = self._llm()
+        hits = self.retrieve(assistant.id, question, max(self._top_k, CANDIDATES))[: self._top_k]
+        judged = self.judge(assistant.id, question, hits) if hits else None
+        if judged is not None and self._abstain and not judged.answerable:
+            log.info(
+                "assistant %d: no answer in the documents (confidence %.2f)",
+                assistant.id,
+                judged.confidence,
+            )
+            yield Partial(NOT_FOUND)
+            yield Partial(
+                NOT_FOUND,
+                Answer(NOT_FOUND, (), tuple(hits), abstained=True, confidence=judged.confidence),
+            )
+            return
+
+        llm = self._llm(assistant)
         past = [ChatMessage(m.role, MARKER.sub("", m.content)) for m in history]
         messages, fitted = build_messages(assistant, question, past, hits, llm, self._answer_tokens)
         log.info("answering with %d sources for assistant %d", len(fitted), assistant.id)
@@ -59,4 +102,38 @@ class AnswerEngine:
         for piece in llm.stream_chat(messages, assistant.temperature, self._answer_tokens):
             text += piece
             yield Partial(MARKER.sub("", text))
-        yield Partial(text, resolve_citations(text, fitted, self._embedder.embed))
+        answer = resolve_citations(text, fitted, self._embedder.embed)
+        if fitted and not answer.citations and judged is not None and judged.evidence:
+            answer = self._extractive(hits, judged, answer.dropped)
+        else:
+            answer = self._with_quotes(answer, question)
+        if judged is not None:
+            answer = replace(answer, confidence=judged.confidence)
+        yield Partial(answer.text, answer)
+
+    def _extractive(self, hits: Sequence[Hit], judged: Assessment, dropped: int) -> Answer:
+        """The best sentence of the documents, quoted: what the model said did not hold up."""
+        best = judged.evidence[0]
+        hit = hits[best.hit_index]
+        quote = " ".join(hit.text[best.start : best.end].split())
+        log.info("model answer not supported by the passages: answering with a quote")
+        return Answer(
+            text=f"{EXTRACTIVE_LEAD} “{quote}” [1]",
+            citations=(Citation(1, hit, (best.start, best.end)),),
+            sources=tuple(hits),
+            dropped=dropped,
+            extractive=True,
+        )
+
+    def _with_quotes(self, answer: Answer, question: str) -> Answer:
+        claims = cited_sentences(answer.text)
+        cits = tuple(
+            replace(
+                c,
+                quote=best_quote(
+                    c.hit, claims.get(c.number, question), question, self._embedder.embed
+                ),
+            )
+            for c in answer.citations
+        )
+        return replace(answer, citations=cits)

@@ -2,8 +2,12 @@
 
 A marker is kept only if it names a passage that was given to the model *and* that passage
 supports the sentence. A sentence without a (valid) marker gets the passage that supports it
-best, if one does. Citations are renumbered 1, 2, ... in order of first appearance, so a number
-shown to the user always matches an entry of the sources list.
+best, if one does. A sentence that no passage supports is left out of the answer (and counted,
+so the user is told). Citations are renumbered 1, 2, ... in order of first appearance, so a
+number shown to the user always matches an entry of the sources list.
+
+Support is half word overlap, half embedding cosine; a passage never supports a sentence that
+states a number the passage does not contain (small models invent dates and amounts).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ _ABBREVIATION = re.compile(
     r"\b[A-Z])\.$"
 )
 _WORD = re.compile(r"\w+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 STOPWORDS = frozenset(
     "a an and are as at be by for from has have in is it its of on or that the this to was "
     "were which with not no yes but if so than then there these those they their he she his "
@@ -56,23 +61,36 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in out if s.strip()] if text.strip() else []
 
 
+def numbers(text: str) -> set[str]:
+    """Numbers written in ``text``, normalised ("1,200" and "1200" are the same)."""
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
 def _support(sentences: list[str], hits: Sequence[Hit], embed: Embed | None) -> np.ndarray:
-    """(n_sentences, n_hits) in [0, 1]: half word overlap, half embedding cosine."""
+    """(n_sentences, n_hits) in [0, 1]: half word overlap, half embedding cosine; 0 where the
+    sentence states a number the passage lacks."""
     lexical = np.zeros((len(sentences), len(hits)), dtype=np.float32)
     hit_words = [content_words(h.text) for h in hits]
+    hit_numbers = [numbers(h.text) for h in hits]
+    agrees = np.ones_like(lexical)
     for i, s in enumerate(sentences):
         words = content_words(s)
-        if words:
-            for j, hw in enumerate(hit_words):
+        nums = numbers(s)
+        for j, hw in enumerate(hit_words):
+            if words:
                 lexical[i, j] = len(words & hw) / len(words)
+            if nums - hit_numbers[j]:
+                agrees[i, j] = 0.0
     if embed is None:
-        return lexical
+        return lexical * agrees
     vecs = embed([*sentences, *(h.text for h in hits)])
     cosine = np.clip(vecs[: len(sentences)] @ vecs[len(sentences) :].T, 0.0, 1.0)
-    return 0.5 * lexical + 0.5 * cosine
+    return (0.5 * lexical + 0.5 * cosine) * agrees
 
 
-def resolve_citations(text: str, hits: Sequence[Hit], embed: Embed | None = None) -> Answer:
+def resolve_citations(
+    text: str, hits: Sequence[Hit], embed: Embed | None = None, drop_unsupported: bool = True
+) -> Answer:
     sentences = split_sentences(text)
     cleaned: list[str] = []
     marked: list[list[int]] = []  # per sentence: valid 0-based hit indexes the model named
@@ -91,8 +109,9 @@ def resolve_citations(text: str, hits: Sequence[Hit], embed: Embed | None = None
         if hits and cleaned
         else np.zeros((len(cleaned), 0))
     )
-    numbers: dict[int, int] = {}  # hit index -> shown number
+    shown: dict[int, int] = {}  # hit index -> shown number
     out: list[str] = []
+    dropped = 0
     for i, sentence in enumerate(cleaned):
         chosen: list[int] = []
         if hits and len(content_words(sentence)) >= MIN_CONTENT_WORDS:
@@ -101,22 +120,38 @@ def resolve_citations(text: str, hits: Sequence[Hit], embed: Embed | None = None
                 best = int(np.argmax(support[i]))
                 if support[i, best] >= SUPPORT_THRESHOLD:
                     chosen = [best]
+            if not chosen and drop_unsupported:
+                dropped += 1
+                continue
         elif hits:
             chosen = marked[i]  # too short to check: keep what the model said, if valid
         for j in chosen:
-            numbers.setdefault(j, len(numbers) + 1)
-        out.append(_attach(sentence, [numbers[j] for j in chosen]))
+            shown.setdefault(j, len(shown) + 1)
+        out.append(_attach(sentence, [shown[j] for j in chosen]))
 
     citations = tuple(
-        Citation(number=n, hit=hits[j]) for j, n in sorted(numbers.items(), key=lambda t: t[1])
+        Citation(number=n, hit=hits[j]) for j, n in sorted(shown.items(), key=lambda t: t[1])
     )
-    return Answer(text="".join(out).strip(), citations=citations, sources=tuple(hits))
+    return Answer(
+        text="".join(out).strip(), citations=citations, sources=tuple(hits), dropped=dropped
+    )
 
 
-def _attach(sentence: str, numbers: list[int]) -> str:
-    if not numbers:
+def cited_sentences(answer_text: str) -> dict[int, str]:
+    """Shown citation number -> the answer's sentences that carry it, joined."""
+    claims: dict[int, list[str]] = {}
+    for s in split_sentences(answer_text):
+        body = MARKER.sub("", s).strip()
+        for m in MARKER.finditer(s):
+            for n in re.split(r"[,;]", m.group(1)):
+                claims.setdefault(int(n), []).append(body)
+    return {n: " ".join(v) for n, v in claims.items()}
+
+
+def _attach(sentence: str, labels: list[int]) -> str:
+    if not labels:
         return sentence
-    marks = "".join(f"[{n}]" for n in numbers)
+    marks = "".join(f"[{n}]" for n in labels)
     body = sentence.rstrip()
     tail = sentence[len(body) :]
     if body and body[-1] in ".!?":

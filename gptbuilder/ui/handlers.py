@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from gptbuilder.backends.models import ModelChoice
 from gptbuilder.errors import GPTBuilderError
 from gptbuilder.personas.definition import MAX_STARTERS, make_draft, unique_name
 from gptbuilder.personas.share import export_json, parse_json
@@ -41,6 +42,23 @@ def notice(text: str, kind: str = "info") -> str:
     return f"{icon} {text}"
 
 
+def model_choice(
+    pick: str | None, url: str, model: str, key: str, context: float | None
+) -> ModelChoice:
+    pick = pick or "default"
+    if pick == "server":
+        return ModelChoice(
+            "server",
+            base_url=(url or "").strip(),
+            model=(model or "").strip(),
+            api_key=(key or "").strip(),
+            context_window=int(context or 4096),
+        ).validated()
+    if pick.startswith("gguf:"):
+        return ModelChoice("gguf", file=pick.removeprefix("gguf:")).validated()
+    return ModelChoice()
+
+
 class Handlers:
     def __init__(self, services: Services) -> None:
         self.s = services
@@ -62,6 +80,28 @@ class Handlers:
             return ["", "", "", *[""] * MAX_STARTERS, 0.2]
         starters = list(a.starters) + [""] * (MAX_STARTERS - len(a.starters))
         return [a.name, a.description, a.instructions, *starters, a.temperature]
+
+    def model_values(self, a: Assistant | None) -> list[Any]:
+        """model picker, server address, server model, API key, context window."""
+        default_name = Path(str(self.s.settings.llm_model)).name
+        files = self.s.models.available_files()
+        choices = [(f"Built in: {default_name}", "default")]
+        choices += [(f"Models folder: {f}", f"gguf:{f}") for f in files]
+        choices.append(("An OpenAI-compatible server (llama.cpp, Ollama, vLLM)…", "server"))
+        try:
+            m = ModelChoice.parse(a.model) if a else ModelChoice()
+        except GPTBuilderError:
+            m = ModelChoice()
+        value = {"default": "default", "server": "server"}.get(m.kind, f"gguf:{m.file}")
+        if m.kind == "gguf" and m.file not in files:
+            choices.insert(1, (f"Models folder: {m.file} (missing)", value))
+        return [
+            gr.update(choices=choices, value=value),
+            m.base_url,
+            m.model,
+            m.api_key,
+            m.context_window,
+        ]
 
     def chat_history(self, assistant_id: int) -> list[UIMessage]:
         out: list[UIMessage] = []
@@ -110,6 +150,7 @@ class Handlers:
             *self.starter_updates(a),
             documents_table(docs),
             gr.update(choices=[(d.filename, d.id) for d in docs], value=None),
+            *self.model_values(a),
             "",
         ]
 
@@ -127,10 +168,18 @@ class Handlers:
         s3: str,
         s4: str,
         temperature: float,
+        model_pick: str | None = "default",
+        server_url: str = "",
+        server_model: str = "",
+        server_key: str = "",
+        server_context: float | None = 4096,
     ) -> list[Any]:
         """Returns: state, picker, notice."""
         try:
-            draft = make_draft(name, description, instructions, [s1, s2, s3, s4], temperature)
+            choice = model_choice(model_pick, server_url, server_model, server_key, server_context)
+            draft = make_draft(
+                name, description, instructions, [s1, s2, s3, s4], temperature, choice.dumps()
+            )
             if assistant_id is None:
                 a = self.s.repo.create_assistant(draft)
                 msg = f"Created “{a.name}”. Now add documents in the Knowledge tab."
@@ -270,7 +319,7 @@ class Handlers:
             assert answer is not None
             self.s.repo.add_message(
                 a.id,
-                ChatMessage("assistant", answer.text, tuple(citations_to_json(answer.citations))),
+                ChatMessage("assistant", answer.text, tuple(citations_to_json(answer))),
             )
             saved = True
             history[-1] = {"role": "assistant", "content": render_answer(answer)}

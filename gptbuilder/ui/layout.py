@@ -88,6 +88,31 @@ def build_app(services: Services) -> Any:
                             label="Temperature",
                             info="Low: sticks to the words of the documents. High: more varied.",
                         )
+                        model_pick = gr.Dropdown(
+                            label="Language model",
+                            info="Put more .gguf files in the models folder "
+                            f"({services.settings.models_dir}) to choose them here.",
+                            choices=[],
+                            elem_id="model-pick",
+                        )
+                        with gr.Group(visible=False) as server_group:
+                            server_url = gr.Textbox(
+                                label="Server address",
+                                placeholder="http://127.0.0.1:8080/v1",
+                                elem_id="server-url",
+                            )
+                            with gr.Row():
+                                server_model = gr.Textbox(
+                                    label="Model name",
+                                    placeholder="e.g. llama3.2",
+                                    elem_id="server-model",
+                                )
+                                server_key = gr.Textbox(
+                                    label="API key (if the server needs one)", type="password"
+                                )
+                                server_ctx = gr.Number(
+                                    label="Context window (tokens)", value=4096, precision=0
+                                )
                         with gr.Row():
                             save = gr.Button("Save", variant="primary", elem_id="save")
                             delete = gr.Button("Delete assistant…", variant="stop")
@@ -139,7 +164,19 @@ def build_app(services: Services) -> Any:
                         )
 
         config = [name, description, instructions, *starter_boxes, temperature]
-        screen = [current, title, chatbot, *config, *starters, docs, doc_pick, status]
+        model_config = [model_pick, server_url, server_model, server_key, server_ctx]
+        screen = [
+            current,
+            title,
+            chatbot,
+            *config,
+            *starters,
+            docs,
+            doc_pick,
+            *model_config,
+            status,
+        ]
+        model_pick.change(lambda v: gr.update(visible=v == "server"), [model_pick], [server_group])
 
         def open_(aid: int | None) -> list[Any]:
             return h.open_assistant(aid)
@@ -148,13 +185,18 @@ def build_app(services: Services) -> Any:
         app.load(lambda: gr.update(choices=h.assistant_choices()), None, [picker])
 
         def new() -> list[Any]:
-            return [*h.new_assistant(), gr.Tabs(selected="configure"), gr.update(value=None)]
+            return [
+                *h.new_assistant(),
+                gr.Tabs(selected="configure"),
+                gr.update(value=None),
+                *h.model_values(None),
+            ]
 
-        new_btn.click(new, None, [current, *config, status, tabs, picker])
+        new_btn.click(new, None, [current, *config, status, tabs, picker, *model_config])
 
-        save.click(h.save_assistant, [current, *config], [current, picker, status]).then(
-            lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen
-        )
+        save.click(
+            h.save_assistant, [current, *config, *model_config], [current, picker, status]
+        ).then(lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen)
         delete.click(lambda: gr.update(visible=True), None, [confirm_row])
         cancel.click(lambda: gr.update(visible=False), None, [confirm_row])
         confirm.click(h.delete_assistant, [current], [current, picker, status]).then(
@@ -197,17 +239,3 @@ def build_app(services: Services) -> Any:
         ).then(lambda: [None, gr.Tabs(selected="chat")], None, [import_file, tabs])
 
     return app
-
-
-def launch(services: Services) -> None:
-    app = build_app(services)
-    s = services.settings
-    log.info("GPT Builder on http://%s:%d", s.host, s.port)
-    app.queue(default_concurrency_limit=1).launch(
-        server_name=s.host,
-        server_port=s.port,
-        max_file_size=f"{s.max_upload_mb}mb",
-        css=CSS,
-        show_error=False,
-        footer_links=[],
-    )

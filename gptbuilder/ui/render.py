@@ -58,63 +58,148 @@ def render_answer_text(text: str) -> str:
     return _CITE.sub(r"**[\1]**", escape_untrusted(text.strip()))
 
 
+CONTEXT_CHARS = 160  # of the passage shown on each side of the highlighted quote
+
+
+def quoted_passage(hit: Hit, quote: tuple[int, int] | None) -> str:
+    """The passage as a Markdown quote, with the supporting sentence in bold. Long passages are
+    cut around the quote, so the highlight is always visible."""
+    text = hit.text
+    if quote is None or not (0 <= quote[0] < quote[1] <= len(text)):
+        return "> " + escape_untrusted(excerpt(text))
+    start, end = quote
+    before = _one_line(text[:start])
+    body = _one_line(text[start:end])
+    after = _one_line(text[end:])
+    if len(before) > CONTEXT_CHARS:
+        cut = before.find(" ", len(before) - CONTEXT_CHARS)
+        before = "… " + before[cut + 1 if cut != -1 else len(before) - CONTEXT_CHARS :]
+    if len(after) > CONTEXT_CHARS:
+        cut = after.rfind(" ", 0, CONTEXT_CHARS)
+        after = after[: cut if cut > CONTEXT_CHARS // 2 else CONTEXT_CHARS] + " …"
+    parts = [escape_untrusted(before), f"**{escape_untrusted(body)}**", escape_untrusted(after)]
+    return "> " + " ".join(p for p in parts if p)
+
+
+def passage_link(hit: Hit, quote: tuple[int, int] | None) -> str:
+    """A link to our own page that shows the passage in its page, and opens the file there."""
+    q = f"?start={quote[0]}&end={quote[1]}" if quote else ""
+    return f"[show in context](/gptb/passage/{hit.document_id}/{hit.chunk_id}{q})"
+
+
+def _source_line(label: str, hit: Hit, quote: tuple[int, int] | None) -> list[str]:
+    return [
+        f"{label} {escape_untrusted(hit.filename)}, page {hit.page} · {passage_link(hit, quote)}  ",
+        quoted_passage(hit, quote),
+        "",
+    ]
+
+
 def render_sources(citations: Sequence[Citation]) -> str:
     if not citations:
         return ""
     lines = ["", "", "**Sources**", ""]
     for c in citations:
-        h = c.hit
-        lines.append(
-            f"**[{c.number}]** {escape_untrusted(h.filename)}, page {h.page}  \n"
-            f"> {escape_untrusted(excerpt(h.text))}"
-        )
-        lines.append("")
+        lines += _source_line(f"**[{c.number}]**", c.hit, c.quote)
     return "\n".join(lines).rstrip()
+
+
+def render_closest(hits: Sequence[Hit]) -> str:
+    if not hits:
+        return ""
+    lines = ["", "", "**Closest passages**", ""]
+    for h in hits:
+        lines += _source_line("•", h, None)
+    return "\n".join(lines).rstrip()
+
+
+def _notes(answer: Answer) -> str:
+    notes = []
+    if answer.extractive:
+        notes.append(
+            "_The model's own answer could not be matched to the documents, so this is the "
+            "passage that answers the question best, word for word._"
+        )
+    elif answer.dropped:
+        n = answer.dropped
+        notes.append(
+            f"_{n} sentence{'s' if n > 1 else ''} of the model's answer "
+            f"{'were' if n > 1 else 'was'} left out: no passage of the documents supports "
+            f"{'them' if n > 1 else 'it'}._"
+        )
+    if answer.sources and not answer.citations and not answer.abstained:
+        notes.append(
+            "_No sentence of this answer could be matched to a passage of the documents; "
+            "treat it with care._"
+        )
+    if not answer.sources:
+        notes.append("_This answer is not based on any document._")
+    return "".join(f"\n\n{n}" for n in notes)
 
 
 def render_answer(answer: Answer) -> str:
     body = render_answer_text(answer.text) or "_(no answer)_"
-    if answer.sources and not answer.citations:
-        body += (
-            "\n\n_No sentence of this answer could be matched to a passage of the documents; "
-            "treat it with care._"
-        )
-    if not answer.sources:
-        body += "\n\n_This answer is not based on any document._"
+    body += _notes(answer)
+    if answer.abstained:
+        return body + render_closest(answer.sources)
     return body + render_sources(answer.citations)
 
 
-def citations_to_json(citations: Sequence[Citation]) -> list[dict]:
+def _hit_json(h: Hit) -> dict:
+    return {
+        "document_id": h.document_id,
+        "chunk_id": h.chunk_id,
+        "filename": h.filename,
+        "page": h.page,
+        "char_start": h.char_start,
+        "char_end": h.char_end,
+        "text": h.text,
+    }
+
+
+def citations_to_json(answer_or_citations: Answer | Sequence[Citation]) -> list[dict]:
+    """What is saved beside an answer: its citations (with quotes), or for an answer that
+    found nothing, the closest passages (``"closest": true``)."""
+    if isinstance(answer_or_citations, Answer):
+        a = answer_or_citations
+        if a.abstained:
+            return [{"number": 0, "closest": True, **_hit_json(h)} for h in a.sources]
+        citations: Sequence[Citation] = a.citations
+    else:
+        citations = answer_or_citations
     return [
         {
             "number": c.number,
-            "document_id": c.hit.document_id,
-            "chunk_id": c.hit.chunk_id,
-            "filename": c.hit.filename,
-            "page": c.hit.page,
-            "char_start": c.hit.char_start,
-            "char_end": c.hit.char_end,
-            "text": c.hit.text,
+            **_hit_json(c.hit),
+            "quote": list(c.quote) if c.quote else None,
         }
         for c in citations
     ]
 
 
+def _hit_from_json(c: dict) -> Hit:
+    return Hit(
+        c["chunk_id"],
+        c["document_id"],
+        c["filename"],
+        c["page"],
+        c["char_start"],
+        c["char_end"],
+        c["text"],
+        0.0,
+    )
+
+
 def render_stored_answer(content: str, citations: Sequence[dict]) -> str:
     """An answer from the chat history, with the citations saved beside it."""
+    closest = [_hit_from_json(c) for c in citations if c.get("closest")]
+    if closest:
+        return render_answer_text(content) + render_closest(closest)
     cits = [
         Citation(
             c["number"],
-            Hit(
-                c["chunk_id"],
-                c["document_id"],
-                c["filename"],
-                c["page"],
-                c["char_start"],
-                c["char_end"],
-                c["text"],
-                0.0,
-            ),
+            _hit_from_json(c),
+            tuple(c["quote"]) if c.get("quote") else None,  # type: ignore[arg-type]
         )
         for c in citations
     ]

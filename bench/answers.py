@@ -1,0 +1,277 @@
+"""Benchmark of answers on SQuAD 2.0: does the assistant answer when it can, cite what holds the
+answer, and say "not in the documents" when the documents do not answer?
+
+One assistant holds the 8 Wikipedia articles of ``squad2-dev-tune.json`` (one Markdown file
+each). A fixed random sample of answerable and unanswerable questions goes through the real
+answer pipeline (real embedder, real FAISS, the bundled SmolLM2 GGUF unless --fake-llm). Reported:
+
+(a) answerable questions whose shown answer or quote contains a gold answer
+(b) citation precision: cited passages that contain a gold answer (answerable questions)
+(c) abstention on unanswerable questions, (d) false abstention on answerable ones
+(e) time to first token, p50/p95, from question to the first streamed text
+
+``--fit`` instead fits the abstention model of ``gptbuilder.retrieval.evidence`` on the
+questions that the sample does not use, and prints the weights to paste there.
+
+    python -m bench.answers [--n 300] [--seed 7] [--fake-llm] [--fit]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import re
+import string
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gptbuilder.config import Settings
+from gptbuilder.services import Services
+from gptbuilder.types import Answer, AssistantDraft
+
+log = logging.getLogger("bench.answers")
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = (
+    Path(os.environ.get("GPTB_TEST_DATA", ROOT.parent / "shared" / "data"))
+    / "squad"
+    / "squad2-dev-tune.json"
+)
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass(frozen=True)
+class Question:
+    qid: str
+    text: str
+    answers: tuple[str, ...]  # empty: unanswerable
+
+
+def normalize(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, articles or extra spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation) | {"“", "”", "’"})
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def contains_gold(text: str, answers: tuple[str, ...]) -> bool:
+    t = f" {normalize(text)} "
+    return any(f" {normalize(a)} " in t for a in answers if normalize(a))
+
+
+def load(path: Path) -> tuple[list[tuple[str, str]], list[Question]]:
+    data = json.loads(path.read_text())["data"]
+    articles, questions = [], []
+    for art in data:
+        title = art["title"].replace("_", " ")
+        body = "\n\n".join(p["context"].strip() for p in art["paragraphs"])
+        articles.append((title, f"# {title}\n\n{body}\n"))
+        for p in art["paragraphs"]:
+            for qa in p["qas"]:
+                golds = tuple({a["text"] for a in qa["answers"]})
+                questions.append(Question(qa["id"], qa["question"], golds))
+    return articles, questions
+
+
+def split(questions: list[Question], n: int, seed: int) -> tuple[list[Question], list[Question]]:
+    """The fixed benchmark sample (n answerable + n unanswerable) and the rest (for --fit)."""
+    rng = random.Random(seed)
+    answerable = [q for q in questions if q.answers]
+    unanswerable = [q for q in questions if not q.answers]
+    rng.shuffle(answerable)
+    rng.shuffle(unanswerable)
+    sample = answerable[:n] + unanswerable[:n]
+    rest = answerable[n:] + unanswerable[n:]
+    return sample, rest
+
+
+def build(data_dir: Path, articles: list[tuple[str, str]], fake_llm: bool) -> tuple[Services, int]:
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    llm = None
+    if fake_llm:
+        from gptbuilder.backends.llm import ExtractiveFakeLLM
+
+        fake = ExtractiveFakeLLM()
+        llm = lambda: fake  # noqa: E731
+    services = Services.build(settings, llm=llm)
+    found = [a for a in services.repo.list_assistants() if a.name == "SQuAD articles"]
+    if found and len(services.repo.list_documents(found[0].id)) == len(articles):
+        return services, found[0].id
+    assistant = services.repo.create_assistant(AssistantDraft(name="SQuAD articles", temperature=0))
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (title, text) in enumerate(articles, 1):
+            path = Path(tmp) / f"{title}.md"
+            path.write_text(text)
+            t0 = time.perf_counter()
+            services.library.add_file(assistant.id, path, path.name)
+            log.info("indexed %d/%d %s (%.1f s)", i, len(articles), title, time.perf_counter() - t0)
+    return services, assistant.id
+
+
+def fit(services: Services, assistant_id: int, questions: list[Question], limit: int) -> dict:
+    """Logistic regression of "answerable" on the evidence features, by plain gradient descent."""
+    engine = services.answers
+    rng = random.Random(1)
+    pos = [q for q in questions if q.answers]
+    neg = [q for q in questions if not q.answers]
+    rng.shuffle(pos)
+    rng.shuffle(neg)
+    chosen = pos[:limit] + neg[:limit]
+    xs, ys = [], []
+    t0 = time.perf_counter()
+    for i, q in enumerate(chosen, 1):
+        hits = engine.retrieve(assistant_id, q.text, 20)[: services.settings.top_k]
+        xs.append(engine.judge(assistant_id, q.text, hits).features)
+        ys.append(1.0 if q.answers else 0.0)
+        if i % 100 == 0:
+            log.info("features %d/%d (%.0f s)", i, len(chosen), time.perf_counter() - t0)
+    x = np.asarray(xs)
+    y = np.asarray(ys)
+    w = np.zeros(x.shape[1])
+    b = 0.0
+    for _ in range(20000):
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        w -= 0.5 * (x.T @ (p - y) / len(y) + 1e-3 * w)
+        b -= 0.5 * float(np.mean(p - y))
+    p = 1 / (1 + np.exp(-(x @ w + b)))
+    order = np.argsort(-p)
+    ranks = np.empty(len(p))
+    ranks[order] = np.arange(len(p))
+    auc = float(np.mean([(ranks[y == 0][:, None] > ranks[y == 1][None, :]).mean()]))
+    table = []
+    for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
+        table.append(
+            {
+                "threshold": t,
+                "abstain_unanswerable": float(np.mean(p[y == 0] < t)),
+                "abstain_answerable": float(np.mean(p[y == 1] < t)),
+            }
+        )
+    return {"weights": [round(v, 3) for v in w], "bias": round(b, 3), "auc": auc, "table": table}
+
+
+def run(services: Services, assistant_id: int, sample: list[Question]) -> dict:
+    assistant = services.repo.get_assistant(assistant_id)
+    rows = []
+    t_start = time.perf_counter()
+    for i, q in enumerate(sample, 1):
+        t0 = time.perf_counter()
+        ttft = None
+        answer: Answer | None = None
+        for part in services.answers.stream(assistant, q.text, []):
+            if ttft is None and part.text.strip():
+                ttft = time.perf_counter() - t0
+            if part.answer is not None:
+                answer = part.answer
+        assert answer is not None
+        quotes = [
+            c.hit.text[c.quote[0] : c.quote[1]] if c.quote else c.hit.text for c in answer.citations
+        ]
+        rows.append(
+            {
+                "id": q.qid,
+                "answerable": bool(q.answers),
+                "abstained": answer.abstained,
+                "extractive": answer.extractive,
+                "confidence": answer.confidence,
+                "answer_hit": bool(q.answers)
+                and not answer.abstained
+                and (
+                    contains_gold(answer.text, q.answers)
+                    or any(contains_gold(t, q.answers) for t in quotes)
+                ),
+                "citations": len(answer.citations),
+                "citations_with_gold": sum(
+                    contains_gold(c.hit.text, q.answers) for c in answer.citations
+                ),
+                "ttft_s": ttft,
+                "total_s": time.perf_counter() - t0,
+            }
+        )
+        if i % 25 == 0:
+            el = time.perf_counter() - t_start
+            log.info(
+                "%d/%d questions, %.0f s, about %.0f s left",
+                i,
+                len(sample),
+                el,
+                el / i * (len(sample) - i),
+            )
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    cited = sum(r["citations"] for r in ans if not r["abstained"])
+    ttfts = np.array([r["ttft_s"] for r in rows])
+    answered_ttft = np.array([r["ttft_s"] for r in rows if not r["abstained"]] or [np.nan])
+    return {
+        "answerable": len(ans),
+        "unanswerable": len(una),
+        "a_answer_or_quote_has_gold": np.mean([r["answer_hit"] for r in ans]),
+        "b_citation_precision": (
+            sum(r["citations_with_gold"] for r in ans if not r["abstained"]) / cited
+            if cited
+            else float("nan")
+        ),
+        "c_abstention_unanswerable": np.mean([r["abstained"] for r in una]),
+        "d_false_abstention": np.mean([r["abstained"] for r in ans]),
+        "e_ttft_p50_s": float(np.percentile(ttfts, 50)),
+        "e_ttft_p95_s": float(np.percentile(ttfts, 95)),
+        "ttft_answered_p50_s": float(np.nanpercentile(answered_ttft, 50)),
+        "ttft_answered_p95_s": float(np.nanpercentile(answered_ttft, 95)),
+        "extractive_share": np.mean([r["extractive"] for r in rows if not r["abstained"]]),
+        "rows": rows,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--n", type=int, default=300, help="answerable and unanswerable questions each")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--fake-llm", action="store_true", help="deterministic fake instead of SmolLM2")
+    ap.add_argument("--fit", action="store_true", help="fit the abstention model on the rest")
+    ap.add_argument("--fit-limit", type=int, default=600)
+    ap.add_argument("--work", type=Path, default=RESULTS / "answers-data")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("gptbuilder").setLevel(logging.WARNING)
+
+    articles, questions = load(args.data)
+    sample, rest = split(questions, args.n, args.seed)
+    services, assistant_id = build(args.work, articles, args.fake_llm)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.fit:
+        result = fit(services, assistant_id, rest, args.fit_limit)
+        log.info("fit: %s", json.dumps(result, indent=1))
+        (RESULTS / "answers-fit.json").write_text(json.dumps(result, indent=1))
+        return
+    res = run(services, assistant_id, sample)
+    model = "fake" if args.fake_llm else Path(str(services.settings.llm_model)).name
+    res = {"model": model, "seed": args.seed, **{k: v for k, v in res.items()}}
+    summary = {
+        k: (round(float(v), 3) if isinstance(v, float | np.floating) else v)
+        for k, v in res.items()
+        if k != "rows"
+    }
+    (RESULTS / "answers.json").write_text(json.dumps({**summary, "rows": res["rows"]}, indent=1))
+    md = ["| metric | value | target |", "|---|---|---|"]
+    targets = {
+        "a_answer_or_quote_has_gold": "≥ 0.75",
+        "b_citation_precision": "≥ 0.85",
+        "c_abstention_unanswerable": "≥ 0.60",
+        "d_false_abstention": "≤ 0.20",
+    }
+    for k, v in summary.items():
+        md.append(f"| {k} | {v} | {targets.get(k, '')} |")
+    (RESULTS / "answers.md").write_text("\n".join(md) + "\n")
+    log.info("results:\n%s", "\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""The web server: the Gradio app plus two small pages of our own that citations link to.
+
+``/gptb/passage/{document}/{chunk}`` shows a cited passage inside its whole page, with the
+supporting quote highlighted, and links to ``/gptb/document/{document}/file#page=N``, which
+opens the original file at that page (PDFs in the browser's viewer; other types download).
+Every piece of document text is HTML-escaped: documents are untrusted.
+"""
+
+# No "from __future__ import annotations": FastAPI reads the route functions' annotations
+# (Request) at run time, and those are imported inside create_server.
+import html
+import logging
+import threading
+import time
+from typing import Any
+
+from gptbuilder.errors import NotFound
+from gptbuilder.library import FileStore
+from gptbuilder.services import Services
+from gptbuilder.ui.layout import CSS, build_app
+
+log = logging.getLogger(__name__)
+
+PAGE_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 52em; margin: 2em auto; padding: 0 1em;
+       line-height: 1.55; color: #1f2328; }
+.meta { color: #57606a; font-size: 0.9em; }
+.page { white-space: pre-wrap; border: 1px solid #d0d7de; border-radius: 6px; padding: 1em; }
+.passage { background: #fff8c5; }
+mark { background: #ffd33d; }
+"""
+# Our pages load nothing from anywhere, run no script, and cannot be framed.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+INLINE_TYPES = {"application/pdf", "text/plain"}  # shown in the browser; the rest download
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def passage_page(
+    services: Services, document_id: int, chunk_id: int, quote: tuple[int, int] | None
+) -> str:
+    """HTML of a passage in its page. ``quote`` is relative to the passage's text."""
+    repo = services.repo
+    doc = repo.get_document(document_id)
+    page, start, end = repo.chunk_location(document_id, chunk_id)
+    text = repo.page_text(doc.sha256, page)
+    q_start, q_end = start, end
+    if quote and 0 <= quote[0] < quote[1] <= end - start:
+        q_start, q_end = start + quote[0], start + quote[1]
+    body = (
+        html.escape(text[:start])
+        + '<span class="passage">'
+        + html.escape(text[start:q_start])
+        + '<mark id="quote">'
+        + html.escape(text[q_start:q_end])
+        + "</mark>"
+        + html.escape(text[q_end:end])
+        + "</span>"
+        + html.escape(text[end:])
+    )
+    name = html.escape(doc.filename)
+    pages = f"page {page} of {doc.pages}" if doc.pages > 1 else f"page {page}"
+    file_link = f"/gptb/document/{doc.id}/file" + (
+        f"#page={page}" if doc.media_type == "application/pdf" else ""
+    )
+    open_label = (
+        "Open the PDF at this page"
+        if doc.media_type == "application/pdf"
+        else ("Download the original file")
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{name}, {pages}</title>
+<style>{PAGE_STYLE}</style></head><body>
+<h1>{name}</h1>
+<p class="meta">{pages} · uploaded {doc.created_at:%Y-%m-%d %H:%M} UTC ·
+sha256 <code>{doc.sha256[:16]}…</code></p>
+<p><a id="open-file" href="{file_link}" target="_blank" rel="noopener">{open_label}</a></p>
+<div class="page">{body}</div>
+</body></html>"""
+
+
+def create_server(services: Services, blocks: Any) -> Any:
+    """A FastAPI app serving our pages and, at ``/``, the Gradio UI."""
+    import gradio as gr
+    from fastapi import FastAPI, Request
+    from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
+
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    files = FileStore(services.settings.files_dir)
+
+    @app.get("/gptb/passage/{document_id}/{chunk_id}")
+    def passage(document_id: int, chunk_id: int, request: Request) -> Any:
+        start = _int(request.query_params.get("start"))
+        end = _int(request.query_params.get("end"))
+        quote = (start, end) if start is not None and end is not None else None
+        try:
+            page = passage_page(services, document_id, chunk_id, quote)
+        except NotFound as err:
+            return PlainTextResponse(str(err), status_code=404, headers=PAGE_HEADERS)
+        return HTMLResponse(page, headers=PAGE_HEADERS)
+
+    @app.get("/gptb/document/{document_id}/file")
+    def document_file(document_id: int) -> Any:
+        try:
+            doc = services.repo.get_document(document_id)
+        except NotFound as err:
+            return PlainTextResponse(str(err), status_code=404, headers=PAGE_HEADERS)
+        path = files.path(doc.sha256)
+        if not path.is_file():
+            return PlainTextResponse(
+                "The original file is no longer stored.", status_code=404, headers=PAGE_HEADERS
+            )
+        inline = doc.media_type in INLINE_TYPES
+        return FileResponse(
+            path,
+            media_type=doc.media_type if inline else "application/octet-stream",
+            filename=doc.filename,
+            content_disposition_type="inline" if inline else "attachment",
+            headers={**PAGE_HEADERS, "Content-Security-Policy": "sandbox"},
+        )
+
+    s = services.settings
+    return gr.mount_gradio_app(
+        app,
+        blocks.queue(default_concurrency_limit=1),
+        path="",
+        server_name=s.host,
+        server_port=s.port,
+        footer_links=[],
+        show_error=False,
+        max_file_size=f"{s.max_upload_mb}mb",
+        css=CSS,
+    )
+
+
+def serve(services: Services) -> None:
+    """Run the app until stopped (python app.py)."""
+    import uvicorn
+
+    s = services.settings
+    app = create_server(services, build_app(services))
+    log.info("GPT Builder on http://%s:%d", s.host, s.port)
+    uvicorn.run(app, host=s.host, port=s.port, log_level="warning")
+
+
+class BackgroundServer:
+    """The real server on a free local port in a thread, for tests and benchmarks."""
+
+    def __init__(self, services: Services, port: int = 0) -> None:
+        import socket
+
+        import uvicorn
+
+        if port == 0:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+        app = create_server(services, build_app(services))
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self.url = f"http://127.0.0.1:{port}"
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> "BackgroundServer":
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(30)
