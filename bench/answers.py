@@ -134,6 +134,7 @@ def fit(services: Services, assistant_id: int, questions: list[Question], limit:
             log.info("features %d/%d (%.0f s)", i, len(chosen), time.perf_counter() - t0)
     x = np.asarray(xs)
     y = np.asarray(ys)
+    np.savez(RESULTS / "answers-features.npz", x=x, y=y)
     w = np.zeros(x.shape[1])
     b = 0.0
     for _ in range(20000):

@@ -20,7 +20,13 @@ from gptbuilder.backends.embedder import Embedder
 from gptbuilder.backends.llm import LLM
 from gptbuilder.db import Repository
 from gptbuilder.retrieval.cite import MARKER, cited_sentences, resolve_citations
-from gptbuilder.retrieval.evidence import Assessment, TermStatsCache, assess, best_quote
+from gptbuilder.retrieval.evidence import (
+    Assessment,
+    SentenceVectors,
+    TermStatsCache,
+    assess,
+    best_quote,
+)
 from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.prompt import build_messages
 from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, Hit
@@ -62,6 +68,7 @@ class AnswerEngine:
         self._answer_tokens = answer_tokens
         self._abstain = abstain
         self._stats = TermStatsCache(self._passages)
+        self._sentences = SentenceVectors(embedder.embed)
 
     def _passages(self, assistant_id: int) -> tuple[tuple[int, ...], list[str]]:
         ids = tuple(self._repo.ready_document_ids(assistant_id))
@@ -74,7 +81,7 @@ class AnswerEngine:
 
     def judge(self, assistant_id: int, question: str, hits: Sequence[Hit]) -> Assessment:
         stats = self._stats.get(assistant_id, tuple(self._repo.ready_document_ids(assistant_id)))
-        return assess(question, hits, self._embedder.embed, stats, self._top_k)
+        return assess(question, hits, self._sentences, stats, self._top_k)
 
     def stream(
         self, assistant: Assistant, question: str, history: Sequence[ChatMessage]
@@ -131,7 +138,7 @@ class AnswerEngine:
             replace(
                 c,
                 quote=best_quote(
-                    c.hit, claims.get(c.number, question), question, self._embedder.embed
+                    c.hit, claims.get(c.number, question), question, self._sentences
                 ),
             )
             for c in answer.citations

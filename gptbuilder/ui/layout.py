@@ -36,7 +36,7 @@ def build_app(services: Services) -> Any:
                 picker = gr.Radio(
                     label="Your assistants", choices=h.assistant_choices(), elem_id="picker"
                 )
-                new_btn = gr.Button("＋ New assistant", variant="primary", elem_id="new-assistant")
+                new_btn = gr.Button("+ New assistant", variant="primary", elem_id="new-assistant")
             with gr.Column(scale=4):
                 status = gr.Markdown(elem_classes="gptb-notice", elem_id="notice")
                 with gr.Tabs(selected="chat") as tabs:
