@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from gptbuilder.backends.embedder import Embedder, SentenceTransformerEmbedder
 from gptbuilder.backends.llm import LLM, LlamaCppLLM
 from gptbuilder.backends.vector_index import FaissIndex, VectorIndex
+from gptbuilder.bundle.archive import BundleLimits
+from gptbuilder.bundle.transfer import AssistantBundles
 from gptbuilder.config import Settings
 from gptbuilder.db import Repository
 from gptbuilder.ingest.load import LoadLimits
@@ -45,6 +47,7 @@ class Services:
     library: Library
     answers: AnswerEngine
     llm: Callable[[], LLM] = field(repr=False)
+    bundles: AssistantBundles = field(repr=False)  # .gptb export and import
 
     @classmethod
     def build(
@@ -87,8 +90,24 @@ class Services:
         answers = AnswerEngine(
             repo, indexes, embedder, llm, settings.top_k, settings.max_answer_tokens
         )
+        mb = 1024 * 1024
+        bundles = AssistantBundles(
+            repo,
+            library,
+            embedder,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            settings.work_dir,
+            BundleLimits(
+                max_bytes=settings.bundle_max_mb * mb,
+                max_documents=settings.bundle_max_files,
+                max_document_bytes=settings.max_upload_mb * mb,
+                max_unpacked_bytes=settings.bundle_max_unpacked_mb * mb,
+                max_ratio=settings.bundle_max_ratio,
+            ),
+        )
         library.recover()
-        return cls(settings, repo, embedder, indexes, library, answers, llm)
+        return cls(settings, repo, embedder, indexes, library, answers, llm, bundles)
 
     def close(self) -> None:
         self.repo.close()

@@ -40,6 +40,7 @@ class Assistant:
     temperature: float
     created_at: datetime
     updated_at: datetime
+    last_used_at: datetime | None = None  # when a message was last sent to it
 
 
 @dataclass(frozen=True)
