@@ -150,7 +150,9 @@ def parse_manifest(data: bytes) -> Manifest:
 
 
 def shown_version(version: object) -> str:
-    return str(version)[:20] if isinstance(version, int | str) else "missing"
+    if isinstance(version, int) and not isinstance(version, bool):
+        return str(version)[:20]
+    return "missing" if version is None else "not a number"
 
 
 def parse_chunks(data: bytes) -> list[ChunkRecord]:

@@ -229,7 +229,8 @@ class AssistantBundles:
             if isinstance(err, Exception):
                 log.exception("import of %s failed", path.name)
                 raise AssistantFileError(
-                    f"{DAMAGED} or unsafe; it could not be imported ({type(err).__name__})."
+                    f"This assistant file could not be imported ({type(err).__name__}); "
+                    "it may be damaged."
                 ) from err
             raise
         finally:
