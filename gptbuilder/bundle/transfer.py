@@ -74,6 +74,7 @@ class ImportResult:
     assistant: Assistant
     documents: int
     vectors_imported: int  # documents whose vectors came from the file's index
+    already_indexed: int  # documents this app had indexed before: nothing to embed
     notes: tuple[str, ...]  # plain-language remarks (index not used, and why)
 
 
@@ -202,7 +203,7 @@ class AssistantBundles:
             draft = self._draft(manifest, notes)
             a = self._repo.create_assistant(draft, importing=True)
             created = a.id
-            imported = 0
+            imported = known = 0
             n = len(files)
             for i, (doc, file) in enumerate(files):
 
@@ -213,10 +214,11 @@ class AssistantBundles:
                 prebuilt = self._prebuilt(doc, entry, notes) if entry else None
                 result = self._library.add_file(a.id, file, doc.name, step, prebuilt)
                 imported += int(result.vectors_imported)
+                known += int(result.reused)
             a = self._repo.finish_import(a.id)
             progress(1.0, f"Imported “{a.name}”")
             log.info("imported assistant %d from %s (%d documents)", a.id, path.name, n)
-            return ImportResult(a, n, imported, tuple(notes))
+            return ImportResult(a, n, imported, known, tuple(notes))
         except BaseException as err:
             if created is not None:
                 self._library.delete_assistant(created)
