@@ -120,7 +120,7 @@ def test_export_and_import_an_assistant_file(fake_services, tmp_path):
     seen: list[tuple[float, str]] = []
     new_id, picker, note = h.import_file(path, lambda f, desc: seen.append((f, desc)))
     assert "✅ Imported “Office helper (2)” with 1 document(s)" in note
-    assert "1 were already indexed here" in note, "same content: its passages are shared"
+    assert "All were already indexed here" in note, "same content: its passages are shared"
     assert seen and seen[-1][0] == 1.0 and any("office.txt" in d for _, d in seen)
     assert new_id in {c[1] for c in picker["choices"]}
     history, _ = list(h.chat(new_id, "Where can visitors park?", []))[-1]

@@ -351,10 +351,13 @@ class Handlers:
                 result = self.s.bundles.import_file(path, step)
                 a = result.assistant
                 msg = f"Imported “{escape_untrusted(a.name)}” with {result.documents} document(s)."
-                if result.vectors_imported:
-                    msg += f" The search index of {result.vectors_imported} was reused."
-                if result.already_indexed:
-                    msg += f" {result.already_indexed} were already indexed here."
+                for count, what in [
+                    (result.vectors_imported, "came with their search index"),
+                    (result.already_indexed, "were already indexed here"),
+                ]:
+                    if count:
+                        who = "All" if count == result.documents else str(count)
+                        msg += f" {who} {what}."
                 msg += "".join(f"\n\n{escape_untrusted(n)}" for n in result.notes)
             else:
                 draft = parse_json(head)

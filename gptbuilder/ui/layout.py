@@ -80,6 +80,7 @@ def build_app(services: Services) -> Any:
                                 with gr.Row():
                                     opener = gr.Button(
                                         "Open",
+                                        min_width=60,
                                         variant="primary",
                                         size="sm",
                                         elem_id=f"gallery-open-{c.id}",
@@ -87,12 +88,14 @@ def build_app(services: Services) -> Any:
                                     )
                                     copier = gr.Button(
                                         "Duplicate",
+                                        min_width=60,
                                         size="sm",
                                         elem_id=f"gallery-duplicate-{c.id}",
                                         elem_classes="gallery-duplicate",
                                     )
                                     deleter = gr.Button(
                                         "Delete…",
+                                        min_width=60,
                                         variant="stop",
                                         size="sm",
                                         elem_id=f"gallery-delete-{c.id}",
