@@ -298,6 +298,14 @@ CASES = {
         "not an ordinary file",
     ),
     "zip bomb": (lambda p: one_doc(b"\0" * (8 << 20)), "zip bomb"),
+    "thousands of entries": (
+        lambda p: [*entries_of(p).items(), *((f"documents/{i:064x}", b"") for i in range(3000))],
+        "far more items",
+    ),
+    "more entries than documents allowed": (
+        lambda p: [*entries_of(p).items(), *((f"documents/{i:064x}", b"") for i in range(200))],
+        "at most 100 documents",
+    ),
     "unexpected item": (
         lambda p: [*entries_of(p).items(), ("run.sh", b"rm -rf ~")],
         "unexpected item",

@@ -35,6 +35,9 @@ _DOCUMENT = re.compile(r"documents/([0-9a-f]{64})")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a first entry, or an empty archive
 RATIO_FLOOR = 1 << 20  # entries smaller than this (bytes, uncompressed) skip the ratio check
+DIRECTORY_BYTES_PER_ENTRY = 1024  # generous: our entries take about 150 bytes each
+_END = b"PK\x05\x06"  # end of central directory record
+_END64_LOCATOR = b"PK\x06\x07"
 MAX_MANIFEST = 1 << 20
 _BLOCK = 1 << 16
 
@@ -129,6 +132,7 @@ class BundleArchive:
                     "This is not a GPT Builder assistant file (.gptb). "
                     "Choose a file exported from GPT Builder."
                 )
+            self._check_directory_size(size)
             self._fp.seek(0)
             try:
                 self._zip = zipfile.ZipFile(self._fp)
@@ -139,6 +143,26 @@ class BundleArchive:
         except BaseException:
             self._fp.close()
             raise
+
+    def _check_directory_size(self, size: int) -> None:
+        """Refuse a central directory too big for the entries we accept, before zipfile
+        parses it: millions of tiny entries would otherwise take memory and time."""
+        tail_len = min(size, (1 << 16) + 22)  # the end record and an archive comment
+        self._fp.seek(size - tail_len)
+        tail = self._fp.read(tail_len)
+        at = len(tail) - 22 if tail[-22:-18] == _END else tail.rfind(_END)
+        if at < 0 or len(tail) - at < 22:
+            return  # no end record: zipfile reports the archive as unreadable
+        if at >= 20 and tail[at - 20 : at - 16] == _END64_LOCATOR:
+            raise AssistantFileError(f"{DAMAGED}: it uses a zip layout GPT Builder never writes.")
+        (directory_bytes,) = struct.unpack("<I", tail[at + 12 : at + 16])
+        most = (self._limits.max_documents + 5) * DIRECTORY_BYTES_PER_ENTRY
+        if directory_bytes > most:
+            raise AssistantFileError(
+                "This assistant file lists far more items than it may hold; at most "
+                f"{self._limits.max_documents} documents are accepted "
+                "(setting GPTB_BUNDLE_MAX_FILES)."
+            )
 
     def _check_entries(self, infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
         limits = self._limits
