@@ -72,10 +72,13 @@ def test_last_used_wording():
 def test_open_goes_to_the_chat_with_its_starters(fake_services, tmp_path):
     h, g, aid = setup(fake_services, tmp_path)
     out = g.open(aid)
-    screen, tabs, picker = out[:SCREEN], out[SCREEN], out[SCREEN + 1]
+    screen, (tabs, picker, active) = out[:SCREEN], out[SCREEN:]
     assert screen[0] == aid and "Office helper" in screen[1]
     assert screen[11]["visible"] and screen[11]["value"] == "When does it open?"
-    assert tabs.selected == "chat" and picker["value"] == aid
+    assert tabs.selected == active == "chat" and picker["value"] == aid
+    # Picking in the sidebar also goes to the chat, but only from the gallery.
+    assert g.leave_gallery("gallery")[0].selected == "chat"
+    assert g.leave_gallery("knowledge") == [{"__type__": "update"}, "knowledge"]
 
 
 def test_duplicate_copies_configuration_and_documents(fake_services, tmp_path):
@@ -103,8 +106,14 @@ def test_delete_asks_first_and_keeps_the_assistant_in_use(fake_services, tmp_pat
     assert "Deleted “Other”" in note and not row["visible"] and pending is None and version == 1
     assert [c.name for c in g.cards("")] == ["Office helper"]
 
-    current, *_ = g.delete(office, office, 1)
+    kept = g.screen_after_delete(office, note)
+    assert kept[0] == office and kept[1] == {"__type__": "update"} and kept[-1] == note
+    assert len(kept) == SCREEN
+
+    current, _, note, *_ = g.delete(office, office, 1)
     assert current is None and g.cards("") == []
+    cleared = g.screen_after_delete(None, note)
+    assert cleared[0] is None and "No assistant chosen" in cleared[1]
     assert not [p for p in fake_services.settings.files_dir.rglob("*") if p.is_file()]
 
 

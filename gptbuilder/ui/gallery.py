@@ -101,12 +101,26 @@ class Gallery:
             return f"No assistant matches “{escape_untrusted(query.strip())}”."  # type: ignore[union-attr]
         return "No assistants yet. Create one with **New assistant**, or import one in **Share**."
 
+    @staticmethod
+    def switch_to(tab: str) -> list[Any]:
+        """Returns: tabs, active tab (the state that remembers it)."""
+        return [gr.Tabs(selected=tab), tab]
+
+    def leave_gallery(self, active_tab: str | None) -> list[Any]:
+        """After an assistant is picked in the sidebar: its chat, if the gallery was showing.
+        Returns: tabs, active tab."""
+        if active_tab in (None, "gallery"):
+            return self.switch_to("chat")
+        return [gr.update(), active_tab]
+
     def open(self, assistant_id: int) -> list[Any]:
-        """Returns: the screen (see Handlers.open_assistant), tabs, picker."""
+        """Returns: the screen (see Handlers.open_assistant), tabs, picker, active tab."""
+        tabs, active = self.switch_to("chat")
         return [
             *self.h.open_assistant(assistant_id),
-            gr.Tabs(selected="chat"),
+            tabs,
             self.h.picker_update(assistant_id),
+            active,
         ]
 
     def duplicate(self, assistant_id: int, version: int | None) -> list[Any]:
@@ -145,6 +159,14 @@ class Gallery:
         still = None if current == pending else current
         msg = notice(f"Deleted “{escape_untrusted(name)}”.", "ok")
         return [still, self.h.picker_update(still), msg, hide, None, (version or 0) + 1]
+
+    def screen_after_delete(self, current: int | None, note: str) -> list[Any]:
+        """The screen (see Handlers.open_assistant) is cleared only if the assistant on it
+        was deleted; otherwise it is left as it is, unsaved edits included."""
+        if current is None:
+            return [*self.h.open_assistant(None)[:-1], note]
+        size = len(self.h.open_assistant(None))
+        return [current, *[gr.update()] * (size - 2), note]
 
     def cancel_delete(self) -> list[Any]:
         """Returns: pending, confirmation row."""

@@ -35,6 +35,7 @@ def build_app(services: Services) -> Any:
         upload_job = gr.State(None)  # id of this tab's running upload, for its cancel button
         gallery_version = gr.State(0)  # bumped when assistants change, to redraw the cards
         pending_delete = gr.State(None)  # id of the card whose delete awaits confirmation
+        active_tab = gr.State("gallery")  # which tab this browser tab shows
 
         with gr.Row():
             with gr.Column(scale=1, min_width=220):
@@ -46,7 +47,7 @@ def build_app(services: Services) -> Any:
             with gr.Column(scale=4):
                 status = gr.Markdown(elem_classes="gptb-notice", elem_id="notice")
                 with gr.Tabs(selected="gallery") as tabs:
-                    with gr.Tab("Gallery", id="gallery"):
+                    with gr.Tab("Gallery", id="gallery") as gallery_tab:
                         search = gr.Textbox(
                             placeholder="Search assistants by name or description…",
                             show_label=False,
@@ -102,7 +103,9 @@ def build_app(services: Services) -> Any:
                                         elem_classes="gallery-delete",
                                     )
                             opener.click(
-                                lambda aid=c.id: g.open(aid), None, [*screen, tabs, picker]
+                                lambda aid=c.id: g.open(aid),
+                                None,
+                                [*screen, tabs, picker, active_tab],
                             )
                             copier.click(
                                 lambda v, aid=c.id: g.duplicate(aid, v),
@@ -115,7 +118,7 @@ def build_app(services: Services) -> Any:
                                 [pending_delete, gallery_confirm, gallery_question],
                             )
 
-                    with gr.Tab("Chat", id="chat"):
+                    with gr.Tab("Chat", id="chat") as chat_tab:
                         title = gr.Markdown(h.title(None), elem_classes="gptb-title")
                         chatbot = gr.Chatbot(
                             label="Conversation",
@@ -141,7 +144,7 @@ def build_app(services: Services) -> Any:
                             )
                             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                         clear = gr.Button("Clear conversation", size="sm")
-                    with gr.Tab("Configure", id="configure"):
+                    with gr.Tab("Configure", id="configure") as configure_tab:
                         name = gr.Textbox(label="Name", max_length=80, elem_id="name")
                         description = gr.Textbox(label="Description", lines=2, max_length=500)
                         instructions = gr.Textbox(
@@ -173,7 +176,7 @@ def build_app(services: Services) -> Any:
                             )
                             confirm = gr.Button("Yes, delete it", variant="stop")
                             cancel = gr.Button("Keep it")
-                    with gr.Tab("Knowledge", id="knowledge"):
+                    with gr.Tab("Knowledge", id="knowledge") as knowledge_tab:
                         upload = gr.File(
                             label="Add documents (PDF, TXT, Markdown)",
                             file_count="multiple",
@@ -199,7 +202,7 @@ def build_app(services: Services) -> Any:
                         with gr.Row():
                             doc_pick = gr.Dropdown(label="Document", choices=[], scale=3)
                             remove = gr.Button("Remove document", variant="stop", scale=1)
-                    with gr.Tab("Share", id="share"):
+                    with gr.Tab("Share", id="share") as share_tab:
                         gr.Markdown(
                             "Export the whole assistant (configuration and documents) as one "
                             "**.gptb** file, or only its configuration (name, description, "
@@ -236,6 +239,16 @@ def build_app(services: Services) -> Any:
             return h.open_assistant(aid)
 
         picker.input(open_, [picker], screen)
+        # Picking an assistant while the gallery shows goes to its chat, like its Open button.
+        picker.input(g.leave_gallery, [active_tab], [tabs, active_tab])
+        for tab, tab_id in [
+            (gallery_tab, "gallery"),
+            (chat_tab, "chat"),
+            (configure_tab, "configure"),
+            (knowledge_tab, "knowledge"),
+            (share_tab, "share"),
+        ]:
+            tab.select(lambda tab_id=tab_id: tab_id, None, [active_tab])
         app.load(lambda: gr.update(choices=h.assistant_choices()), None, [picker])
 
         def bump(version: int | None) -> int:
@@ -244,9 +257,9 @@ def build_app(services: Services) -> Any:
         redraw = {"fn": bump, "inputs": [gallery_version], "outputs": [gallery_version]}
 
         def new() -> list[Any]:
-            return [*h.new_assistant(), gr.Tabs(selected="configure"), gr.update(value=None)]
+            return [*h.new_assistant(), *g.switch_to("configure"), gr.update(value=None)]
 
-        new_btn.click(new, None, [current, *config, status, tabs, picker])
+        new_btn.click(new, None, [current, *config, status, tabs, active_tab, picker])
 
         save.click(h.save_assistant, [current, *config], [current, picker, status]).then(
             lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen
@@ -262,7 +275,7 @@ def build_app(services: Services) -> Any:
             g.delete,
             [pending_delete, current, gallery_version],
             [current, picker, status, gallery_confirm, pending_delete, gallery_version],
-        ).then(lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen)
+        ).then(g.screen_after_delete, [current, status], screen)
         gallery_no.click(g.cancel_delete, None, [pending_delete, gallery_confirm])
 
         def upload_(
@@ -307,9 +320,9 @@ def build_app(services: Services) -> Any:
         ).then(
             lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen
         ).then(
-            lambda note: [None, gr.Tabs(selected="chat" if "✅" in note else "share")],
+            lambda note: [None, *g.switch_to("chat" if "✅" in note else "share")],
             [status],
-            [import_file, tabs],
+            [import_file, tabs, active_tab],
         ).then(**redraw)
 
     return app
