@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     ingest_timeout_s: float = Field(default=600, gt=0, description="Time limit to read a file.")
     ocr: bool = Field(default=True, description="Recognise text on scanned pages (Tesseract).")
 
+    # Imported assistant files (.gptb) are untrusted: limits on what they may hold.
+    bundle_max_mb: int = Field(default=300, ge=1, description="Largest .gptb file, MB.")
+    bundle_max_files: int = Field(default=100, ge=1, description="Most documents in a .gptb.")
+    bundle_max_unpacked_mb: int = Field(
+        default=1000, ge=1, description="Most a .gptb may unpack to, MB."
+    )
+    bundle_max_ratio: int = Field(
+        default=100, ge=2, description="Most an entry may expand when unpacked (zip bombs)."
+    )
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:
@@ -91,3 +101,8 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "indexes"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space (files unpacked while importing); emptied after each use."""
+        return self.data_dir / "tmp"

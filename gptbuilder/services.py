@@ -11,6 +11,8 @@ from gptbuilder.backends.embedder import Embedder, SentenceTransformerEmbedder
 from gptbuilder.backends.llm import LLM, LlamaCppLLM
 from gptbuilder.backends.models import ModelRegistry
 from gptbuilder.backends.vector_index import FaissIndex, VectorIndex
+from gptbuilder.bundle.archive import BundleLimits
+from gptbuilder.bundle.transfer import AssistantBundles
 from gptbuilder.config import Settings
 from gptbuilder.db import Repository
 from gptbuilder.ingest.load import LoadLimits
@@ -47,6 +49,7 @@ class Services:
     answers: AnswerEngine
     models: ModelRegistry
     llm: Callable[[], LLM] = field(repr=False)  # the app's default model
+    bundles: AssistantBundles = field(repr=False)  # .gptb export and import
 
     @classmethod
     def build(
@@ -96,8 +99,24 @@ class Services:
             settings.max_answer_tokens,
             abstain=settings.abstain,
         )
+        mb = 1024 * 1024
+        bundles = AssistantBundles(
+            repo,
+            library,
+            embedder,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            settings.work_dir,
+            BundleLimits(
+                max_bytes=settings.bundle_max_mb * mb,
+                max_documents=settings.bundle_max_files,
+                max_document_bytes=settings.max_upload_mb * mb,
+                max_unpacked_bytes=settings.bundle_max_unpacked_mb * mb,
+                max_ratio=settings.bundle_max_ratio,
+            ),
+        )
         library.recover()
-        return cls(settings, repo, embedder, indexes, library, answers, models, llm)
+        return cls(settings, repo, embedder, indexes, library, answers, models, llm, bundles)
 
     def close(self) -> None:
         self.repo.close()

@@ -41,6 +41,7 @@ class Assistant:
     created_at: datetime
     updated_at: datetime
     model: str = ""  # "" is the app's default model; else a ModelChoice as JSON
+    last_used_at: datetime | None = None  # when a message was last sent to it
 
 
 @dataclass(frozen=True)

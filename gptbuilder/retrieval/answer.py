@@ -137,9 +137,7 @@ class AnswerEngine:
         cits = tuple(
             replace(
                 c,
-                quote=best_quote(
-                    c.hit, claims.get(c.number, question), question, self._sentences
-                ),
+                quote=best_quote(c.hit, claims.get(c.number, question), question, self._sentences),
             )
             for c in answer.citations
         )

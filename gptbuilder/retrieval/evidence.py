@@ -203,9 +203,7 @@ def assess(
     spans = [(i, s, e) for i, (sp, _) in enumerate(per_hit) for s, e in sp]
     texts = [hits[i].text[s:e] for i, s, e in spans]
     q = sentences.embed([question])[0]
-    sent_cos = (
-        np.concatenate([v for sp, v in per_hit if len(sp)]) @ q if texts else np.zeros(0)
-    )
+    sent_cos = np.concatenate([v for sp, v in per_hit if len(sp)]) @ q if texts else np.zeros(0)
     hit_cos = np.array([h.dense_score if h.dense_score is not None else h.score for h in hits])
     sent_cov = np.array([coverage(q_terms, set(terms(t)), stats) for t in texts])
     hit_terms = [set(terms(h.text)) for h in hits]
@@ -260,8 +258,19 @@ def _answer_type_found(question: str, sentence: str) -> float:
     """1 when the sentence holds the kind of thing the question asks for (a number for "how
     many", a year for "when", a name for "who"); 0.5 when the question word gives no hint."""
     q = question.lower()
-    if q.startswith(("how many", "how much", "how long", "how old", "what year", "when",
-                     "in what year", "in which year", "what percentage")):
+    if q.startswith(
+        (
+            "how many",
+            "how much",
+            "how long",
+            "how old",
+            "what year",
+            "when",
+            "in what year",
+            "in which year",
+            "what percentage",
+        )
+    ):
         return 1.0 if _YEAR_OR_NUMBER.search(sentence) else 0.0
     if q.startswith(("who", "whom", "whose")):
         return 1.0 if _CAPITALISED.search(sentence) else 0.0
