@@ -220,7 +220,9 @@ class Library:
         All or nothing."""
         a = self._repo.get_assistant(assistant_id)
         name = unique_name(a.name, self._repo.assistant_names())
-        draft = AssistantDraft(name, a.description, a.instructions, a.starters, a.temperature)
+        draft = AssistantDraft(
+            name, a.description, a.instructions, a.starters, a.temperature, a.model
+        )
         copy = self._repo.create_assistant(draft, importing=True)
         try:
             for d in self._repo.list_documents(a.id):

@@ -30,6 +30,7 @@ import numpy as np
 
 import gptbuilder
 from gptbuilder.backends.embedder import Embedder
+from gptbuilder.backends.models import ModelChoice
 from gptbuilder.bundle.archive import (
     CHUNKS,
     DAMAGED,
@@ -130,9 +131,13 @@ class AssistantBundles:
             "starters": list(a.starters),
             "temperature": a.temperature,
         }
-        model = getattr(a, "model", None)  # an assistant may name its own model
-        if model:
-            config["model"] = model
+        if a.model:  # the assistant's own model, without any API key
+            try:
+                config["model"] = dataclasses.replace(
+                    ModelChoice.parse(a.model), api_key=""
+                ).dumps()
+            except InvalidInput:
+                pass
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "version": VERSION,
@@ -355,9 +360,19 @@ class AssistantBundles:
         except InvalidInput as err:
             raise AssistantFileError(f"{DAMAGED}: {err}") from err
         if c.model:
-            if "model" in {f.name for f in dataclasses.fields(AssistantDraft)}:
-                draft = dataclasses.replace(draft, model=c.model)  # type: ignore[call-arg]
-            else:
-                notes.append(f"The file asks for the model “{shown(c.model)}”; it was ignored.")
+            try:
+                choice = ModelChoice.parse(c.model)
+            except InvalidInput:
+                choice = None
+                notes.append("The file's model setting could not be read; the default is used.")
+            if choice is not None and choice.kind == "server":
+                # A shared file must not be able to send this user's questions and documents
+                # to a server of its choosing: the user sets servers up themselves.
+                notes.append(
+                    f"The file asks for the model server {shown(choice.base_url)}; for your "
+                    "safety it was not set up. Choose it in Configure if you trust it."
+                )
+            elif choice is not None:
+                draft = dataclasses.replace(draft, model=choice.dumps())
         name = unique_name(draft.name, self._repo.assistant_names())
         return dataclasses.replace(draft, name=name)
