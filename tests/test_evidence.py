@@ -38,6 +38,11 @@ def test_sentence_spans_cover_each_sentence_exactly():
         "Third!",
         "Fourth",
     ]
+    wrapped = "A flight control law generates commands to\nmove surfaces. Next one."
+    assert [wrapped[a:b] for a, b in sentence_spans(wrapped)] == [
+        "A flight control law generates commands to\nmove surfaces.",
+        "Next one.",
+    ]
 
 
 def test_rare_words_weigh_more_than_common_ones():

@@ -175,7 +175,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of ``text``, surrounding whitespace excluded."""
     spans = []
     pos = 0
-    for s in split_sentences(text):
+    for s in split_sentences(text, document=True):
         start = text.index(s, pos)
         pos = start + len(s)
         lead = len(s) - len(s.lstrip())
