@@ -15,7 +15,9 @@ from gptbuilder.db import Repository
 from gptbuilder.ingest.load import LoadLimits
 from gptbuilder.library import FileStore, Library
 from gptbuilder.retrieval.answer import AnswerEngine
+from gptbuilder.retrieval.hybrid import Fusion
 from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class Services:
     repo: Repository
     embedder: Embedder
     indexes: IndexStore
+    keywords: KeywordIndexStore
     library: Library
     answers: AnswerEngine
     llm: Callable[[], LLM] = field(repr=False)
@@ -59,7 +62,9 @@ class Services:
         repo = Repository(settings.database_url)
         if embedder is None:
             assert settings.embedding_model is not None, "no embedding model configured"
-            embedder = SentenceTransformerEmbedder(settings.embedding_model)
+            embedder = SentenceTransformerEmbedder(
+                settings.embedding_model, query_threads=settings.query_threads
+            )
         if llm is None:
             llm = LazyLLM(
                 lambda: LlamaCppLLM(
@@ -68,12 +73,10 @@ class Services:
                     settings.llm_threads,
                 )
             )
-        indexes = IndexStore(
-            repo,
-            settings.index_dir if new_index is FaissIndex else None,
-            embedder.dim,
-            new_index,
-        )
+        # Fakes keep their indexes in memory; the real ones are saved beside each other.
+        index_dir = settings.index_dir if new_index is FaissIndex else None
+        indexes = IndexStore(repo, index_dir, embedder.dim, new_index, settings.ann_threshold)
+        keywords = KeywordIndexStore(repo, index_dir)
         library = Library(
             repo,
             FileStore(settings.files_dir),
@@ -83,12 +86,20 @@ class Services:
             settings.chunk_overlap,
             settings.max_upload_mb * 1024 * 1024,
             LoadLimits(settings.max_pages, settings.ingest_timeout_s, settings.ocr),
+            keywords=keywords,
         )
         answers = AnswerEngine(
-            repo, indexes, embedder, llm, settings.top_k, settings.max_answer_tokens
+            repo,
+            indexes,
+            embedder,
+            llm,
+            settings.top_k,
+            settings.max_answer_tokens,
+            keywords=keywords,
+            fusion=Fusion(settings.fusion, settings.dense_weight),
         )
         library.recover()
-        return cls(settings, repo, embedder, indexes, library, answers, llm)
+        return cls(settings, repo, embedder, indexes, keywords, library, answers, llm)
 
     def close(self) -> None:
         self.repo.close()

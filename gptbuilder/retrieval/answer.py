@@ -10,7 +10,9 @@ from gptbuilder.backends.embedder import Embedder
 from gptbuilder.backends.llm import LLM
 from gptbuilder.db import Repository
 from gptbuilder.retrieval.cite import MARKER, resolve_citations
+from gptbuilder.retrieval.hybrid import Fusion, HybridRetriever
 from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.retrieval.prompt import build_messages
 from gptbuilder.types import Answer, Assistant, ChatMessage, Hit
 
@@ -34,18 +36,20 @@ class AnswerEngine:
         llm: Callable[[], LLM],  # loaded on first use
         top_k: int,
         answer_tokens: int,
+        keywords: KeywordIndexStore | None = None,  # None: dense retrieval only
+        fusion: Fusion | None = None,
     ) -> None:
         self._repo = repo
         self._indexes = indexes
+        self._retriever = HybridRetriever(repo, indexes, keywords, embedder, fusion)
         self._embedder = embedder
         self._llm = llm
         self._top_k = top_k
         self._answer_tokens = answer_tokens
 
     def retrieve(self, assistant_id: int, question: str, k: int | None = None) -> list[Hit]:
-        vector = self._embedder.embed([question])[0]  # (dim,)
-        scored = self._indexes.search(assistant_id, vector, k or self._top_k)
-        return self._repo.hits(assistant_id, scored)
+        """The k (default top_k) best passages, dense and keyword results fused."""
+        return self._retriever.retrieve(assistant_id, question, k or self._top_k)
 
     def stream(
         self, assistant: Assistant, question: str, history: Sequence[ChatMessage]
