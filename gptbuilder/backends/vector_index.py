@@ -60,6 +60,20 @@ class FaissIndex:
     def approximate(self) -> bool:
         return self._trained_on > 0
 
+    @property
+    def nprobe(self) -> int | None:
+        """Clusters searched per question; None while exact."""
+        return int(self._index.nprobe) if self.approximate else None
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:  # for tuning (bench/retrieval.py)
+        if self.approximate:
+            self._index.nprobe = value
+
+    @property
+    def nlist(self) -> int | None:
+        return int(self._index.nlist) if self.approximate else None
+
     @classmethod
     def load(cls, path: Path, ann_threshold: int = 50_000) -> FaissIndex:
         import faiss
@@ -71,6 +85,8 @@ class FaissIndex:
         self._index = index
         # The file does not record how many vectors trained the clusters; nlist ≈ √n says.
         self._trained_on = index.nlist**2 if isinstance(index, faiss.IndexIVF) else 0
+        if self.approximate:
+            index.nprobe = ivf_shape(self._trained_on)[1]  # the current rule, not the saved one
         self._resize()
         return self
 

@@ -36,17 +36,19 @@ Scored = list[tuple[int, float]]  # (chunk id, score), best first
 class Fusion:
     method: Literal["convex", "rrf"] = "convex"
     dense_weight: float = 0.75  # convex: the keyword weight is 1 - dense_weight
+    theoretical: bool = False  # convex: normalise from the lowest possible score, not the worst
     rrf_k: int = 60  # rrf: damping of the rank; 60 is the value of the original paper
     candidates: int = 1000  # per retriever and question
 
 
-def min_max(scored: Scored) -> dict[int, float]:
-    """Scores mapped to 0..1 over the given candidates (best 1, worst 0). All equal (one
-    candidate, say) counts as all best: there is nothing to tell them apart."""
+def min_max(scored: Scored, floor: float | None = None) -> dict[int, float]:
+    """Scores mapped to 0..1 (best 1): worst candidate 0, or ``floor`` 0 when given (the
+    lowest score the retriever can give at all). All equal (one candidate, say) counts as all
+    best: there is nothing to tell them apart."""
     if not scored:
         return {}
     values = [s for _, s in scored]
-    low, high = min(values), max(values)
+    low, high = (min(values) if floor is None else floor), max(values)
     if high - low <= 1e-12:
         return {cid: 1.0 for cid, _ in scored}
     return {cid: (s - low) / (high - low) for cid, s in scored}
@@ -57,9 +59,18 @@ def _ranked(fused: dict[int, float]) -> Scored:
     return sorted(fused.items(), key=lambda t: (-t[1], t[0]))
 
 
-def convex_fusion(dense: Scored, keyword: Scored, dense_weight: float = 0.75) -> Scored:
-    """dense_weight * normalised dense + (1 - dense_weight) * normalised keyword; 0..1."""
-    d, k = min_max(dense), min_max(keyword)
+def convex_fusion(
+    dense: Scored, keyword: Scored, dense_weight: float = 0.75, theoretical: bool = False
+) -> Scored:
+    """dense_weight * normalised dense + (1 - dense_weight) * normalised keyword; 0..1.
+
+    Normalised per question by min-max over the candidates, or with ``theoretical`` from the
+    lowest possible score (cosine -1, BM25 0) to the best candidate's.
+    """
+    if theoretical:
+        d, k = min_max(dense, floor=-1.0), min_max(keyword, floor=0.0)
+    else:
+        d, k = min_max(dense), min_max(keyword)
     fused = {
         cid: dense_weight * d.get(cid, 0.0) + (1 - dense_weight) * k.get(cid, 0.0)
         for cid in d.keys() | k.keys()
@@ -79,7 +90,7 @@ def rrf_fusion(rankings: Sequence[Scored], k: int = 60) -> Scored:
 def fuse(dense: Scored, keyword: Scored, fusion: Fusion) -> Scored:
     if fusion.method == "rrf":
         return rrf_fusion([dense, keyword], fusion.rrf_k)
-    return convex_fusion(dense, keyword, fusion.dense_weight)
+    return convex_fusion(dense, keyword, fusion.dense_weight, fusion.theoretical)
 
 
 @dataclass(frozen=True)
