@@ -127,8 +127,8 @@ def quality(retriever: HybridRetriever, aid: int, chunk_to_doc: dict[int, str], 
         "hybrid (app default)": lambda d, k: fuse(d, k, retriever.fusion),
     }
     for w in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95):
-        rankings[f"convex min-max w={w}"] = lambda d, k, w=w: convex_fusion(d, k, w)
-        rankings[f"convex theoretical w={w}"] = lambda d, k, w=w: convex_fusion(d, k, w, True)
+        rankings[f"convex theoretical-min w={w}"] = lambda d, k, w=w: convex_fusion(d, k, w)
+        rankings[f"convex min-max w={w}"] = lambda d, k, w=w: convex_fusion(d, k, w, False)
     ndcg: dict[str, list[float]] = {name: [] for name in rankings}
     recall: dict[str, list[float]] = {name: [] for name in rankings}
     started = time.perf_counter()

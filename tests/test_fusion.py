@@ -17,10 +17,32 @@ def test_min_max_handles_negative_cosines():
     assert min_max([(1, 0.1), (2, -0.3)]) == pytest.approx({1: 1.0, 2: 0.0})
 
 
-def test_convex_mixes_normalised_scores_and_missing_counts_zero():
+def test_min_max_from_a_floor():
+    assert min_max([(1, 0.5), (2, 0.0)], floor=-1.0) == pytest.approx({1: 1.0, 2: 2 / 3})
+    assert min_max([(1, 8.0), (2, 2.0)], floor=0.0) == pytest.approx({1: 1.0, 2: 0.25})
+
+
+def test_convex_scales_from_the_lowest_possible_score_by_default():
+    dense = [(1, 0.6), (2, 0.2)]  # cosine: floor -1
+    keyword = [(2, 10.0), (3, 5.0)]  # BM25: floor 0
+    fused = dict(convex_fusion(dense, keyword, dense_weight=0.75))
+    assert fused == pytest.approx(
+        {1: 0.75 * 1.0, 2: 0.75 * (1.2 / 1.6) + 0.25 * 1.0, 3: 0.25 * 0.5}
+    )
+
+
+def test_a_clear_keyword_match_beats_a_vague_dense_lead():
+    # A bare product code: cosines are all low and close, BM25 is sure.
+    dense = [(1, 0.20), (2, 0.17), (3, 0.16), (4, 0.09)]
+    keyword = [(4, 0.59), (1, 0.04), (2, 0.035), (3, 0.04)]
+    assert convex_fusion(dense, keyword)[0][0] == 4
+    assert convex_fusion(dense, keyword, theoretical=False)[0][0] == 1, "plain min-max misses it"
+
+
+def test_convex_min_max_mixes_normalised_scores_and_missing_counts_zero():
     dense = [(1, 0.9), (2, 0.7), (3, 0.5)]
     keyword = [(3, 12.0), (4, 6.0), (5, 2.0)]
-    fused = dict(convex_fusion(dense, keyword, dense_weight=0.75))
+    fused = dict(convex_fusion(dense, keyword, dense_weight=0.75, theoretical=False))
     assert fused == pytest.approx(
         {
             1: 0.75 * 1.0,
@@ -35,12 +57,9 @@ def test_convex_mixes_normalised_scores_and_missing_counts_zero():
 def test_convex_orders_best_first_and_ties_by_chunk_id():
     fused = convex_fusion([(9, 0.5), (4, 0.5)], [], dense_weight=0.75)
     assert [cid for cid, _ in fused] == [4, 9]
-    ranked = convex_fusion([(1, 0.9), (2, 0.1)], [(2, 5.0), (1, 1.0)], dense_weight=0.75)
-    assert [cid for cid, _ in ranked] == [1, 2], "the dense side weighs more"
-    assert [cid for cid, _ in convex_fusion([(1, 0.9), (2, 0.1)], [(2, 5.0), (1, 1.0)], 0.25)] == [
-        2,
-        1,
-    ]
+    dense, keyword = [(1, 0.9), (2, -0.5)], [(2, 5.0), (1, 1.0)]
+    assert [cid for cid, _ in convex_fusion(dense, keyword, 0.75)] == [1, 2], "dense weighs more"
+    assert [cid for cid, _ in convex_fusion(dense, keyword, 0.25)] == [2, 1]
 
 
 def test_a_passage_both_retrievers_like_beats_one_only_one_likes():
@@ -64,5 +83,8 @@ def test_rrf_ignores_score_scales():
 def test_fuse_picks_the_method():
     dense, keyword = [(1, 0.9), (2, 0.2)], [(2, 3.0)]
     assert fuse(dense, keyword, Fusion("rrf")) == rrf_fusion([dense, keyword], 60)
-    assert fuse(dense, keyword, Fusion()) == convex_fusion(dense, keyword, 0.75)
+    assert fuse(dense, keyword, Fusion()) == convex_fusion(dense, keyword, 0.75, theoretical=True)
+    assert fuse(dense, keyword, Fusion(theoretical=False)) == convex_fusion(
+        dense, keyword, 0.75, theoretical=False
+    )
     assert fuse([], [], Fusion()) == []
