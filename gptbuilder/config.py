@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,20 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=800, ge=100, description="Target chunk length, characters.")
     chunk_overlap: int = Field(default=120, ge=0, description="Overlap between chunks, characters.")
     top_k: int = Field(default=4, ge=1, le=50, description="Sources retrieved per question.")
+    fusion: Literal["convex", "rrf"] = Field(
+        default="convex", description="How dense and keyword (BM25) results are combined."
+    )
+    dense_weight: float = Field(
+        default=0.75, ge=0, le=1, description="Weight of dense scores in the convex fusion."
+    )
+    ann_threshold: int = Field(
+        default=50_000,
+        ge=1,
+        description="Chunks per assistant from which the vector index is approximate (IVF).",
+    )
+    query_threads: int = Field(
+        default=1, ge=1, description="CPU threads to embed a question (more is slower when busy)."
+    )
     max_upload_mb: int = Field(default=100, ge=1, description="Largest file accepted, MB.")
     max_pages: int = Field(default=2000, ge=1, description="Most pages in one document.")
     ingest_timeout_s: float = Field(default=600, gt=0, description="Time limit to read a file.")

@@ -23,6 +23,7 @@ from gptbuilder.ingest.load import LoadLimits, load_file_isolated
 from gptbuilder.ingest.sniff import MARKDOWN
 from gptbuilder.personas.definition import unique_name
 from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.types import Assistant, AssistantDraft, ChunkDraft, Document
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class Library:
         chunk_overlap: int,
         max_upload_bytes: int,
         limits: LoadLimits | None = None,
+        keywords: KeywordIndexStore | None = None,
     ) -> None:
         self._repo = repo
         self._files = files
@@ -100,6 +102,7 @@ class Library:
         self._chunk_overlap = chunk_overlap
         self._max_bytes = max_upload_bytes
         self._limits = limits or LoadLimits()
+        self._keywords = keywords
         self.chunking_key = chunking_key(chunk_size, chunk_overlap, embedder.model_id)
 
     def add_file(
@@ -179,6 +182,13 @@ class Library:
                 raise IngestError(f"“{filename}” could not be added: {err}") from err
             raise
         replaced = self._replace_older_versions(assistant_id, doc_id, filename)
+        if self._keywords is not None:
+            progress(0.98, "Updating the keyword index")
+            self._keywords.invalidate(assistant_id)
+            try:
+                self._keywords.refresh(assistant_id)  # now, so the next question need not wait
+            except Exception as err:  # the document is in; the next search retries the build
+                log.warning("keyword index of assistant %d not rebuilt: %r", assistant_id, err)
         progress(1.0, f"{filename} is ready")
         seconds = time.perf_counter() - started
         log.info(
@@ -240,11 +250,16 @@ class Library:
         ids, _ = self._repo.chunk_vectors([doc.id])
         self._repo.delete_document(doc.id)
         self._indexes.remove(doc.assistant_id, ids)
+        if self._keywords is not None:
+            # After the delete: a search rebuilding the index in between must not keep it.
+            self._keywords.invalidate(doc.assistant_id)
         self._collect_garbage()
 
     def delete_assistant(self, assistant_id: int) -> None:
         self._repo.delete_assistant(assistant_id)  # documents and messages cascade
         self._indexes.drop(assistant_id)
+        if self._keywords is not None:
+            self._keywords.drop(assistant_id)
         self._collect_garbage()
 
     def _collect_garbage(self) -> None:
@@ -263,3 +278,5 @@ class Library:
         self._collect_garbage()
         for assistant in self._repo.list_assistants():
             self._indexes.reconcile(assistant.id)
+            if self._keywords is not None:
+                self._keywords.reconcile(assistant.id)

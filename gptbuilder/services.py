@@ -18,7 +18,9 @@ from gptbuilder.db import Repository
 from gptbuilder.ingest.load import LoadLimits
 from gptbuilder.library import FileStore, Library
 from gptbuilder.retrieval.answer import AnswerEngine
+from gptbuilder.retrieval.hybrid import Fusion
 from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class Services:
     repo: Repository
     embedder: Embedder
     indexes: IndexStore
+    keywords: KeywordIndexStore
     library: Library
     answers: AnswerEngine
     models: ModelRegistry
@@ -64,7 +67,9 @@ class Services:
         repo = Repository(settings.database_url)
         if embedder is None:
             assert settings.embedding_model is not None, "no embedding model configured"
-            embedder = SentenceTransformerEmbedder(settings.embedding_model)
+            embedder = SentenceTransformerEmbedder(
+                settings.embedding_model, query_threads=settings.query_threads
+            )
         if llm is None:
             llm = LazyLLM(
                 lambda: LlamaCppLLM(
@@ -73,12 +78,10 @@ class Services:
                     settings.llm_threads,
                 )
             )
-        indexes = IndexStore(
-            repo,
-            settings.index_dir if new_index is FaissIndex else None,
-            embedder.dim,
-            new_index,
-        )
+        # Fakes keep their indexes in memory; the real ones are saved beside each other.
+        index_dir = settings.index_dir if new_index is FaissIndex else None
+        indexes = IndexStore(repo, index_dir, embedder.dim, new_index, settings.ann_threshold)
+        keywords = KeywordIndexStore(repo, index_dir)
         library = Library(
             repo,
             FileStore(settings.files_dir),
@@ -88,6 +91,7 @@ class Services:
             settings.chunk_overlap,
             settings.max_upload_mb * 1024 * 1024,
             LoadLimits(settings.max_pages, settings.ingest_timeout_s, settings.ocr),
+            keywords=keywords,
         )
         models = ModelRegistry(llm, settings.models_dir, settings.llm_context, settings.llm_threads)
         answers = AnswerEngine(
@@ -98,6 +102,8 @@ class Services:
             settings.top_k,
             settings.max_answer_tokens,
             abstain=settings.abstain,
+            keywords=keywords,
+            fusion=Fusion(settings.fusion, settings.dense_weight),
         )
         mb = 1024 * 1024
         bundles = AssistantBundles(
@@ -116,7 +122,9 @@ class Services:
             ),
         )
         library.recover()
-        return cls(settings, repo, embedder, indexes, library, answers, models, llm, bundles)
+        return cls(
+            settings, repo, embedder, indexes, keywords, library, answers, models, llm, bundles
+        )
 
     def close(self) -> None:
         self.repo.close()

@@ -32,6 +32,7 @@ TABLES = ("assistants", "documents", "blobs", "pages", "chunks", "messages")
 
 
 def build(tmp_path: Path, name: str = "data", **overrides) -> Services:
+    overrides.setdefault("abstain", False)  # as in fake_services: the hashing fake can't judge
     return Services.build(
         make_settings(tmp_path / name, **overrides),
         HashingEmbedder(),

@@ -345,6 +345,34 @@ class Repository:
         ]
         vectors = [np.frombuffer(r.embedding, dtype=np.float32) for r in rows]
         return key, chunks, (np.vstack(vectors) if vectors else np.zeros((0, 0), np.float32))
+    @staticmethod
+    def _chunks_of(document_ids: Iterable[int]):  # type: ignore[no-untyped-def]
+        """Join condition: chunks of the given documents; callers pick the columns."""
+        return (
+            (DocumentRow.blob_sha == ChunkRow.blob_sha)
+            & (DocumentRow.chunking_key == ChunkRow.chunking_key)
+            & DocumentRow.id.in_(list(document_ids))
+        )
+
+    def chunk_ids(self, document_ids: Iterable[int]) -> np.ndarray:
+        """Chunk ids (n,) int64 of the given documents, ascending (no vectors: cheap)."""
+        with self.session() as s:
+            q = select(ChunkRow.id).join(DocumentRow, self._chunks_of(document_ids))
+            ids = list(s.scalars(q.order_by(ChunkRow.id)))
+        return np.asarray(ids, dtype=np.int64)
+
+    def chunk_texts(self, document_ids: Iterable[int]) -> tuple[np.ndarray, list[str]]:
+        """Chunk ids (n,) int64 and their texts, ascending by id, of the given documents."""
+        with self.session() as s:
+            q = select(ChunkRow.id, ChunkRow.text).join(DocumentRow, self._chunks_of(document_ids))
+            rows = s.execute(q.order_by(ChunkRow.id)).all()
+        return np.asarray([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+
+    def chunk_embeddings(self, chunk_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """Stored vectors (dim,) float32 of the given chunks, by id."""
+        with self.session() as s:
+            q = select(ChunkRow.id, ChunkRow.embedding).where(ChunkRow.id.in_(list(chunk_ids)))
+            return {cid: np.frombuffer(emb, dtype=np.float32) for cid, emb in s.execute(q)}
 
     def hits(self, assistant_id: int, scored: Sequence[tuple[int, float]]) -> list[Hit]:
         """Turn (chunk id, score) pairs into Hits, keeping only chunks of the assistant's

@@ -27,7 +27,9 @@ from gptbuilder.retrieval.evidence import (
     assess,
     best_quote,
 )
+from gptbuilder.retrieval.hybrid import Fusion, HybridRetriever
 from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.retrieval.prompt import build_messages
 from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, Hit
 
@@ -59,9 +61,12 @@ class AnswerEngine:
         top_k: int,
         answer_tokens: int,
         abstain: bool = True,
+        keywords: KeywordIndexStore | None = None,  # None: dense retrieval only
+        fusion: Fusion | None = None,
     ) -> None:
         self._repo = repo
         self._indexes = indexes
+        self._retriever = HybridRetriever(repo, indexes, keywords, embedder, fusion)
         self._embedder = embedder
         self._llm = llm
         self._top_k = top_k
@@ -75,9 +80,8 @@ class AnswerEngine:
         return ids, self._repo.ready_chunk_texts(assistant_id)
 
     def retrieve(self, assistant_id: int, question: str, k: int | None = None) -> list[Hit]:
-        vector = self._embedder.embed([question])[0]  # (dim,)
-        scored = self._indexes.search(assistant_id, vector, k or self._top_k)
-        return self._repo.hits(assistant_id, scored)
+        """The k (default top_k) best passages, dense and keyword results fused."""
+        return self._retriever.retrieve(assistant_id, question, k or self._top_k)
 
     def judge(self, assistant_id: int, question: str, hits: Sequence[Hit]) -> Assessment:
         stats = self._stats.get(assistant_id, tuple(self._repo.ready_document_ids(assistant_id)))
