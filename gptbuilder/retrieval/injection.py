@@ -22,11 +22,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 from gptbuilder.retrieval.sanitize import InvisibleRun, notable, scan_form, strip_invisible
+from gptbuilder.types import ChunkDraft, FlagDraft, HiddenText
 
 INSTRUCTION = "instruction"
 ROLE = "role"
@@ -430,3 +431,29 @@ def _sentence_around(text: str, start: int, end: int) -> str:
 
 def describe(findings: list[Finding]) -> str:
     return " ".join(f.reason for f in findings)
+
+
+def flag_passages(
+    chunks: Sequence[ChunkDraft],
+    hidden: Sequence[HiddenText] = (),
+    invisible: Mapping[int, Sequence[InvisibleRun]] | None = None,
+    hidden_kept: bool = False,
+) -> list[FlagDraft]:
+    """Flags for a file's passages, its invisible characters (removed at loading, mapped
+    back to the passages they were in) and its hidden text (in no passage)."""
+    out: list[FlagDraft] = []
+    for c in chunks:
+        for f in scan(c.text):
+            out.append(FlagDraft(c.page, f.kind, f.reason, f.evidence, c.ordinal))
+        runs = [r for r in (invisible or {}).get(c.page, ()) if c.char_start <= r.at <= c.char_end]
+        if runs:
+            f = invisible_finding(runs)
+            out.append(FlagDraft(c.page, f.kind, f.reason, f.evidence, c.ordinal))
+    for h in hidden:
+        fate = "kept in the passages" if hidden_kept else "left out of the passages"
+        reason = f"Text a reader cannot see ({h.reason}), {fate}."
+        inner = scan(h.text)
+        if inner:
+            reason += " " + inner[0].reason
+        out.append(FlagDraft(h.page, HIDDEN, reason, h.text, None))
+    return out
