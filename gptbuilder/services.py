@@ -101,6 +101,7 @@ class Services:
             settings.top_k,
             settings.max_answer_tokens,
             abstain=settings.abstain,
+            datamark=settings.datamark,
         )
         library.recover()
         return cls(settings, repo, embedder, indexes, library, answers, models, llm)

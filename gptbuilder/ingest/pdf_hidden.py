@@ -130,8 +130,16 @@ class _Interpreter:
 
     @staticmethod
     def _space(name: Any, resources: Any) -> str:
-        plain = {"/DeviceGray": "gray", "/DeviceRGB": "rgb", "/DeviceCMYK": "cmyk", "/G": "gray",
-                 "/RGB": "rgb", "/CMYK": "cmyk", "/CalGray": "gray", "/CalRGB": "rgb"}
+        plain = {
+            "/DeviceGray": "gray",
+            "/DeviceRGB": "rgb",
+            "/DeviceCMYK": "cmyk",
+            "/G": "gray",
+            "/RGB": "rgb",
+            "/CMYK": "cmyk",
+            "/CalGray": "gray",
+            "/CalRGB": "rgb",
+        }
         if str(name) in plain:
             return plain[str(name)]
         try:
@@ -218,8 +226,10 @@ class _Interpreter:
                     state.stroke = colour
             elif op == b"re" and (v := _numbers(operands, 4)):
                 x, y, w, h = v
-                path += [_apply(state.ctm, px, py) for px, py in
-                         ((x, y), (x + w, y), (x, y + h), (x + w, y + h))]
+                path += [
+                    _apply(state.ctm, px, py)
+                    for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h))
+                ]
             elif op in (b"m", b"l") and (v := _numbers(operands, 2)):
                 path.append(_apply(state.ctm, v[0], v[1]))
             elif op in (b"c", b"v", b"y") and operands:
@@ -246,8 +256,9 @@ class _Interpreter:
                     out.hidden[index] = reason
         return out
 
-    def _do(self, name: Any, xobjects: Any, resources: Any, state: _State, depth: int,
-            out: _Walk) -> None:
+    def _do(
+        self, name: Any, xobjects: Any, resources: Any, state: _State, depth: int, out: _Walk
+    ) -> None:
         try:
             xobj = xobjects[name].get_object()
             subtype = str(xobj.get("/Subtype"))

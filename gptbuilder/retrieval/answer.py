@@ -22,7 +22,8 @@ from gptbuilder.db import Repository
 from gptbuilder.retrieval.cite import MARKER, cited_sentences, resolve_citations
 from gptbuilder.retrieval.evidence import Assessment, TermStatsCache, assess, best_quote
 from gptbuilder.retrieval.index_store import IndexStore
-from gptbuilder.retrieval.prompt import build_messages
+from gptbuilder.retrieval.prompt import PromptGuard, build_messages
+from gptbuilder.retrieval.sanitize import DATAMARK
 from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,10 @@ NOT_FOUND = (
     "The closest passages are shown below, so you can check for yourself."
 )
 EXTRACTIVE_LEAD = "The documents say:"
+WITHHELD = (
+    "This answer was withheld: it repeated part of the assistant's hidden instructions, "
+    "which a document may have asked it to reveal."
+)
 CANDIDATES = 20  # passages retrieved before the best are judged and given to the model
 
 
@@ -53,6 +58,7 @@ class AnswerEngine:
         top_k: int,
         answer_tokens: int,
         abstain: bool = True,
+        datamark: bool = False,
     ) -> None:
         self._repo = repo
         self._indexes = indexes
@@ -61,6 +67,7 @@ class AnswerEngine:
         self._top_k = top_k
         self._answer_tokens = answer_tokens
         self._abstain = abstain
+        self._datamark = datamark  # see retrieval.sanitize.datamark
         self._stats = TermStatsCache(self._passages)
 
     def _passages(self, assistant_id: int) -> tuple[tuple[int, ...], list[str]]:
@@ -96,12 +103,26 @@ class AnswerEngine:
 
         llm = self._llm(assistant)
         past = [ChatMessage(m.role, MARKER.sub("", m.content)) for m in history]
-        messages, fitted = build_messages(assistant, question, past, hits, llm, self._answer_tokens)
+        guard = PromptGuard.new(self._datamark)
+        messages, fitted = build_messages(
+            assistant, question, past, hits, llm, self._answer_tokens, guard
+        )
         log.info("answering with %d sources for assistant %d", len(fitted), assistant.id)
         text = ""
         for piece in llm.stream_chat(messages, assistant.temperature, self._answer_tokens):
-            text += piece
-            yield Partial(MARKER.sub("", text))
+            text += piece.replace(DATAMARK, " ")
+            if guard.leaked(text):
+                # The canary only exists in the system prompt: the model is reciting it.
+                log.warning(
+                    "assistant %d: the answer revealed the prompt's canary and was withheld "
+                    "(question %r)",
+                    assistant.id,
+                    question[:200],
+                )
+                yield Partial(WITHHELD)
+                yield Partial(WITHHELD, Answer(WITHHELD, (), tuple(hits), withheld=True))
+                return
+            yield Partial(MARKER.sub("", guard.holdback(text)))
         answer = resolve_citations(text, fitted, self._embedder.embed)
         if fitted and not answer.citations and judged is not None and judged.evidence:
             answer = self._extractive(hits, judged, answer.dropped)

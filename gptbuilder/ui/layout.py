@@ -9,6 +9,7 @@ from typing import Any
 
 from gptbuilder.personas.definition import MAX_STARTERS
 from gptbuilder.services import Services
+from gptbuilder.ui import flagged
 from gptbuilder.ui.handlers import Handlers
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,28 @@ def build_app(services: Services) -> Any:
                         with gr.Row():
                             doc_pick = gr.Dropdown(label="Document", choices=[], scale=3)
                             remove = gr.Button("Remove document", variant="stop", scale=1)
+                        gr.Markdown(
+                            "#### Flagged passages\nPassages that seem to talk to an AI instead "
+                            "of the reader (instructions, chat-role markers, web addresses to "
+                            "visit, encoded or invisible text), and text hidden from readers."
+                        )
+                        flag_summary = gr.Markdown(elem_id="flag-summary")
+                        flags = gr.Dataframe(
+                            headers=flagged.HEADERS,
+                            datatype=["str", "number", "str", "str", "str"],
+                            interactive=False,
+                            wrap=True,
+                            label="Flagged",
+                            elem_id="flags",
+                        )
+                        flag_pick = gr.CheckboxGroup(
+                            label="Choose flagged passages", choices=[], elem_id="flag-pick"
+                        )
+                        with gr.Row():
+                            exclude_flagged = gr.Button(
+                                "Exclude from answers", variant="stop", elem_id="exclude-flagged"
+                            )
+                            keep_flagged = gr.Button("Keep as data", elem_id="keep-flagged")
                     with gr.Tab("Share", id="share"):
                         gr.Markdown(
                             "Share an assistant's configuration (name, description, "
@@ -181,7 +204,8 @@ def build_app(services: Services) -> Any:
         def open_(aid: int | None) -> list[Any]:
             return h.open_assistant(aid)
 
-        picker.input(open_, [picker], screen)
+        flag_view = [flag_summary, flags, flag_pick]
+        picker.input(open_, [picker], screen).then(h.flag_view, [current], flag_view)
         app.load(lambda: gr.update(choices=h.assistant_choices()), None, [picker])
 
         def new() -> list[Any]:
@@ -192,7 +216,9 @@ def build_app(services: Services) -> Any:
                 *h.model_values(None),
             ]
 
-        new_btn.click(new, None, [current, *config, status, tabs, picker, *model_config])
+        new_btn.click(new, None, [current, *config, status, tabs, picker, *model_config]).then(
+            h.flag_view, [current], flag_view
+        )
 
         save.click(
             h.save_assistant, [current, *config, *model_config], [current, picker, status]
@@ -203,7 +229,7 @@ def build_app(services: Services) -> Any:
             lambda note: [*h.open_assistant(None)[:-1], note, gr.update(visible=False)],
             [status],
             [*screen, confirm_row],
-        )
+        ).then(h.flag_view, [current], flag_view)
 
         def upload_(
             aid: int | None,
@@ -221,9 +247,21 @@ def build_app(services: Services) -> Any:
             lambda aid: h.title(h.s.repo.get_assistant(aid)) if aid else h.title(None),
             [current],
             [title],
-        )
+        ).then(h.flag_view, [current], flag_view)
         cancel_upload.click(h.cancel_upload, [upload_job], [status])
-        remove.click(h.remove_document, [current, doc_pick], [status, docs, doc_pick])
+        remove.click(h.remove_document, [current, doc_pick], [status, docs, doc_pick]).then(
+            h.flag_view, [current], flag_view
+        )
+        exclude_flagged.click(
+            lambda aid, ids: h.set_flagged(aid, ids, True),
+            [current, flag_pick],
+            [status, *flag_view],
+        )
+        keep_flagged.click(
+            lambda aid, ids: h.set_flagged(aid, ids, False),
+            [current, flag_pick],
+            [status, *flag_view],
+        )
 
         ask = {"fn": h.chat, "inputs": [current, question, chatbot], "outputs": [chatbot, question]}
         send.click(**ask)
@@ -236,6 +274,8 @@ def build_app(services: Services) -> Any:
         export_btn.click(h.export, [current], [export_file, status])
         import_file.upload(h.import_file, [import_file], [current, picker, status]).then(
             lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen
-        ).then(lambda: [None, gr.Tabs(selected="chat")], None, [import_file, tabs])
+        ).then(lambda: [None, gr.Tabs(selected="chat")], None, [import_file, tabs]).then(
+            h.flag_view, [current], flag_view
+        )
 
     return app
