@@ -91,6 +91,27 @@ class Settings(BaseSettings):
     bundle_max_ratio: int = Field(
         default=100, ge=2, description="Most an entry may expand when unpacked (zip bombs)."
     )
+    # Documents are data, not instructions (see retrieval.injection and retrieval.sanitize).
+    keep_hidden_text: bool = Field(
+        default=False,
+        description="Index text a reader cannot see (white, invisible, tiny or off-page text in "
+        "PDFs); it is flagged either way.",
+    )
+    exclude_flagged: bool = Field(
+        default=False,
+        description="Leave passages that look like instructions to an AI out of answers from "
+        "the start (else they are kept, quoted as data, until the owner excludes them).",
+    )
+    datamark: bool = Field(
+        default=False,
+        description="Join the words of every source with a marker character in the prompt, so "
+        "the model can tell quoted data from instructions (costs some answer quality).",
+    )
+    link_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts whose links in answers are clickable "
+        "(e.g. 'intranet.example.com'); every other address is shown as plain text.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -104,6 +125,10 @@ class Settings(BaseSettings):
         if self.models_dir is None:
             self.models_dir = self.data_dir / "models"
         return self
+
+    @property
+    def allowed_link_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.link_hosts.split(",") if h.strip())
 
     @property
     def database_url(self) -> str:

@@ -23,6 +23,7 @@ from gptbuilder.ingest.load import LoadLimits, load_file_isolated
 from gptbuilder.ingest.sniff import MARKDOWN
 from gptbuilder.personas.definition import unique_name
 from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.retrieval.injection import flag_passages
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.types import Assistant, AssistantDraft, ChunkDraft, Document
 
@@ -49,6 +50,8 @@ class AddResult:
     ocr_pages: int = 0  # pages read by text recognition
     replaced: str | None = None  # name of the earlier version this file replaced
     vectors_imported: bool = False  # the vectors came with an imported assistant file
+    flagged: int = 0  # passages that look aimed at the model (see retrieval.injection)
+    hidden: int = 0  # pieces of text a reader cannot see, left out (or kept) and flagged
 
 
 def sha256_file(path: Path) -> str:
@@ -93,6 +96,7 @@ class Library:
         max_upload_bytes: int,
         limits: LoadLimits | None = None,
         keywords: KeywordIndexStore | None = None,
+        exclude_flagged: bool = False,
     ) -> None:
         self._repo = repo
         self._files = files
@@ -103,6 +107,8 @@ class Library:
         self._max_bytes = max_upload_bytes
         self._limits = limits or LoadLimits()
         self._keywords = keywords
+        # Flagged passages start out excluded from answers (else kept, quoted as data).
+        self._exclude_flagged = exclude_flagged
         self.chunking_key = chunking_key(chunk_size, chunk_overlap, embedder.model_id)
 
     def add_file(
@@ -167,7 +173,18 @@ class Library:
                 imported = vectors is not None
                 if vectors is None:
                     vectors = self._embedder.embed([c.text for c in chunks], embed_progress)
-                self._repo.save_parsed(sha, self.chunking_key, loaded.pages, chunks, vectors)
+                flags = flag_passages(
+                    chunks, loaded.hidden, loaded.invisible, self._limits.keep_hidden_text
+                )
+                self._repo.save_parsed(
+                    sha,
+                    self.chunking_key,
+                    loaded.pages,
+                    chunks,
+                    vectors,
+                    flags,
+                    self._exclude_flagged,
+                )
             progress(0.97, "Updating the search index")
             ids, vectors = self._repo.chunk_vectors([doc_id])
             self._indexes.add(assistant_id, ids, vectors)
@@ -196,17 +213,41 @@ class Library:
         )
         doc = self._repo.get_document(doc_id)
         empty = len(loaded.empty_pages) if loaded else self._repo.empty_page_count(sha)
+        flagged, hidden = self._repo.flag_count(sha, self.chunking_key)
+        warnings = list(loaded.warnings) if loaded else []
+        if flagged:
+            fate = "left out of answers" if self._exclude_flagged else "kept, quoted as data"
+            warnings.append(
+                f"{flagged} passage{'s' if flagged > 1 else ''} look{'' if flagged > 1 else 's'} "
+                f"like instructions to an AI ({fate}); review them under Flagged passages."
+            )
         return AddResult(
             doc,
             duplicate=False,
             reused=reused,
             seconds=seconds,
-            warnings=list(loaded.warnings) if loaded else [],
+            warnings=warnings,
             text_pages=doc.pages - empty,
             ocr_pages=len(loaded.ocr_pages) if loaded else 0,
             replaced=replaced,
             vectors_imported=imported,
+            flagged=flagged,
+            hidden=hidden,
         )
+
+    def set_excluded(self, chunk_ids: list[int], excluded: bool) -> int:
+        """Exclude passages from answers, or keep them again, in every assistant that holds
+        them; returns how many changed. Their vectors leave (or rejoin) the indexes."""
+        changed = self._repo.set_excluded(chunk_ids, excluded)
+        if changed:
+            for assistant_id, ids in self._repo.assistants_holding(changed):
+                chunk_ids_arr, vectors = self._repo.vectors_of(ids)
+                if excluded:
+                    self._indexes.remove(assistant_id, chunk_ids_arr)
+                else:
+                    self._indexes.add(assistant_id, chunk_ids_arr, vectors)
+            log.info("%s %d passage(s)", "excluded" if excluded else "restored", len(changed))
+        return len(changed)
 
     def _replace_older_versions(self, assistant_id: int, keep_id: int, filename: str) -> str | None:
         """A changed file uploaded under the same name replaces the earlier version."""

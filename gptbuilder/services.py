@@ -90,8 +90,14 @@ class Services:
             settings.chunk_size,
             settings.chunk_overlap,
             settings.max_upload_mb * 1024 * 1024,
-            LoadLimits(settings.max_pages, settings.ingest_timeout_s, settings.ocr),
+            LoadLimits(
+                settings.max_pages,
+                settings.ingest_timeout_s,
+                settings.ocr,
+                keep_hidden_text=settings.keep_hidden_text,
+            ),
             keywords=keywords,
+            exclude_flagged=settings.exclude_flagged,
         )
         models = ModelRegistry(llm, settings.models_dir, settings.llm_context, settings.llm_threads)
         answers = AnswerEngine(
@@ -104,6 +110,7 @@ class Services:
             abstain=settings.abstain,
             keywords=keywords,
             fusion=Fusion(settings.fusion, settings.dense_weight),
+            datamark=settings.datamark,
         )
         mb = 1024 * 1024
         bundles = AssistantBundles(

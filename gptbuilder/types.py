@@ -31,6 +31,46 @@ class ChunkDraft:
 
 
 @dataclass(frozen=True)
+class HiddenText:
+    """Text a reader cannot see (a PDF's white or invisible text, an HTML element hidden by
+    its style): left out of the passages and reported."""
+
+    page: int
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FlagDraft:
+    """Why a passage (or hidden text) looks like it talks to the model, before it is stored.
+
+    ``ordinal`` is the chunk's ordinal; None for hidden text, which is in no chunk.
+    """
+
+    page: int
+    kind: str  # see retrieval.injection.KINDS
+    reason: str  # plain language, shown to the owner
+    evidence: str  # the words that triggered it
+    ordinal: int | None = None
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A stored flag as the owner sees it in the Knowledge tab."""
+
+    id: int
+    document_id: int
+    filename: str
+    page: int
+    kind: str
+    reason: str
+    evidence: str
+    chunk_id: int | None  # None: hidden text, in no passage
+    excluded: bool  # left out of answers (hidden text that was not indexed counts as excluded)
+    passage: str  # the passage's text, or the hidden text
+
+
+@dataclass(frozen=True)
 class Assistant:
     id: int
     name: str
@@ -92,6 +132,9 @@ class Hit:
     score: float
     dense_score: float | None = None  # cosine to the question, when fused with other scores
     keyword_score: float | None = None  # BM25
+    # Provenance of the document, shown with citations: its content hash and upload time.
+    sha256: str = ""
+    uploaded_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +155,7 @@ class Answer:
     dropped: int = 0  # sentences of the model's answer left out: no passage supports them
     extractive: bool = False  # the answer is a quote of the documents, not the model's words
     confidence: float | None = None  # 0..1, how likely the passages answer the question
+    withheld: bool = False  # the model leaked the prompt's canary: nothing of it is shown
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gptbuilder.db.flags import FlagQueries
 from gptbuilder.db.schema import (
     AssistantRow,
     Base,
     BlobRow,
     ChunkRow,
     DocumentRow,
+    FlagRow,
     MessageRow,
     PageRow,
     utcnow,
@@ -31,6 +33,7 @@ from gptbuilder.types import (
     ChatMessage,
     ChunkDraft,
     Document,
+    FlagDraft,
     Hit,
     Page,
 )
@@ -102,7 +105,7 @@ def _assistant(row: AssistantRow) -> Assistant:
     )
 
 
-class Repository:
+class Repository(FlagQueries):
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         Base.metadata.create_all(self.engine)
@@ -227,9 +230,13 @@ class Repository:
         pages: Sequence[Page],
         chunks: Sequence[ChunkDraft],
         vectors: np.ndarray,  # (len(chunks), dim) float32
+        flags: Sequence[FlagDraft] = (),
+        exclude_flagged: bool = False,
     ) -> None:
-        """Store pages, chunks and vectors of a blob in one transaction (all or nothing)."""
+        """Store pages, chunks, vectors and flags of a blob in one transaction (all or
+        nothing). With ``exclude_flagged``, flagged chunks start out excluded."""
         assert len(chunks) == len(vectors)
+        flagged = {f.ordinal for f in flags if f.ordinal is not None}
         with self.session() as s:
             existing = set(s.scalars(select(PageRow.number).where(PageRow.blob_sha == sha256)))
             s.add_all(
@@ -248,9 +255,13 @@ class Repository:
                     text=c.text,
                     heading=c.heading,
                     embedding=np.asarray(v, dtype=np.float32).tobytes(),
+                    excluded=exclude_flagged and c.ordinal in flagged,
                 )
                 for c, v in zip(chunks, vectors, strict=True)
             )
+            if flags:
+                s.flush()
+                self._save_flags(s, sha256, chunking_key, flags)
 
     def page_count(self, sha256: str) -> int:
         with self.session() as s:
@@ -275,7 +286,8 @@ class Repository:
             return s.scalar(q) or ""
 
     def chunk_vectors(self, document_ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk ids (n,) int64 and vectors (n, dim) float32 of the given documents."""
+        """Chunk ids (n,) int64 and vectors (n, dim) float32 of the given documents' searchable
+        (not excluded) chunks."""
         ids: list[int] = []
         vecs: list[np.ndarray] = []
         with self.session() as s:
@@ -286,7 +298,7 @@ class Repository:
                     (DocumentRow.blob_sha == ChunkRow.blob_sha)
                     & (DocumentRow.chunking_key == ChunkRow.chunking_key),
                 )
-                .where(DocumentRow.id.in_(list(document_ids)))
+                .where(DocumentRow.id.in_(list(document_ids)), ChunkRow.excluded.is_(False))
                 .order_by(ChunkRow.id)
             )
             for cid, emb in s.execute(q):
@@ -323,7 +335,11 @@ class Repository:
                     (DocumentRow.blob_sha == ChunkRow.blob_sha)
                     & (DocumentRow.chunking_key == ChunkRow.chunking_key),
                 )
-                .where(DocumentRow.assistant_id == assistant_id, DocumentRow.status == "ready")
+                .where(
+                    DocumentRow.assistant_id == assistant_id,
+                    DocumentRow.status == "ready",
+                    ChunkRow.excluded.is_(False),
+                )
             )
             return list(s.scalars(q))
 
@@ -345,6 +361,7 @@ class Repository:
         ]
         vectors = [np.frombuffer(r.embedding, dtype=np.float32) for r in rows]
         return key, chunks, (np.vstack(vectors) if vectors else np.zeros((0, 0), np.float32))
+
     @staticmethod
     def _chunks_of(document_ids: Iterable[int]):  # type: ignore[no-untyped-def]
         """Join condition: chunks of the given documents; callers pick the columns."""
@@ -382,7 +399,7 @@ class Repository:
         ids = [cid for cid, _ in scored]
         with self.session() as s:
             q = (
-                select(ChunkRow, DocumentRow.id, DocumentRow.filename)
+                select(ChunkRow, DocumentRow.id, DocumentRow.filename, DocumentRow.created_at)
                 .join(
                     DocumentRow,
                     (DocumentRow.blob_sha == ChunkRow.blob_sha)
@@ -392,13 +409,14 @@ class Repository:
                     ChunkRow.id.in_(ids),
                     DocumentRow.assistant_id == assistant_id,
                     DocumentRow.status == "ready",
+                    ChunkRow.excluded.is_(False),  # whichever index still had it
                 )
             )
-            found = {c.id: (c, doc_id, name) for c, doc_id, name in s.execute(q)}
+            found = {c.id: (c, doc_id, name, at) for c, doc_id, name, at in s.execute(q)}
         out: list[Hit] = []
         for cid, score in scored:
             if cid in found:
-                c, doc_id, name = found[cid]
+                c, doc_id, name, uploaded_at = found[cid]
                 out.append(
                     Hit(
                         chunk_id=c.id,
@@ -409,6 +427,8 @@ class Repository:
                         char_end=c.char_end,
                         text=c.text,
                         score=float(score),
+                        sha256=c.blob_sha,
+                        uploaded_at=uploaded_at,
                     )
                 )
         return out
@@ -419,6 +439,7 @@ class Repository:
             used = select(DocumentRow.blob_sha)
             shas = list(s.scalars(select(BlobRow.sha256).where(BlobRow.sha256.not_in(used))))
             if shas:
+                s.execute(delete(FlagRow).where(FlagRow.blob_sha.in_(shas)))
                 s.execute(delete(ChunkRow).where(ChunkRow.blob_sha.in_(shas)))
                 s.execute(delete(PageRow).where(PageRow.blob_sha.in_(shas)))
                 s.execute(delete(BlobRow).where(BlobRow.sha256.in_(shas)))

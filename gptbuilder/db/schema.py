@@ -89,6 +89,31 @@ class ChunkRow(Base):
     heading: Mapped[str | None] = mapped_column(Text, nullable=True)
     # (dim,) float32, L2-normalised; lets the FAISS index be rebuilt without re-embedding.
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    # Left out of every index and every answer (the owner's choice for a flagged passage).
+    # On the chunk, not the document: it is a judgement about the content, and every search
+    # path (vectors, keywords) can filter on one column.
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class FlagRow(Base):
+    """Why a passage, or text hidden in a file, looks aimed at the model (see
+    retrieval.injection). Derived from the content, like chunks: shared by every assistant
+    holding the same file."""
+
+    __tablename__ = "flags"
+    __table_args__ = (Index("ix_flags_blob", "blob_sha"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    blob_sha: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="CASCADE"))
+    # None for hidden text, which is in no chunk.
+    chunk_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chunks.id", ondelete="CASCADE"), nullable=True
+    )
+    page: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    hidden_text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class DocumentRow(Base):

@@ -16,9 +16,11 @@ from pathlib import Path
 from gptbuilder.errors import IngestError
 from gptbuilder.ingest import sniff
 from gptbuilder.ingest.pdf import read_pdf
-from gptbuilder.ingest.text import Loaded, normalize_text, read_text
+from gptbuilder.ingest.text import Loaded, normalize_text, ranges, read_text
 from gptbuilder.ingest.webpage import read_html
 from gptbuilder.ingest.word import read_docx
+from gptbuilder.retrieval.sanitize import notable, strip_invisible
+from gptbuilder.types import Page
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ class LoadLimits:
     timeout_s: float = 600.0  # per file, OCR included
     ocr: bool = True
     memory_mb: int = 4096  # address-space cap of the child process
+    keep_hidden_text: bool = False  # index text a reader cannot see (it is flagged either way)
 
 
 DEFAULT_LIMITS = LoadLimits()
@@ -41,7 +44,7 @@ def load_file(path: Path, filename: str, limits: LoadLimits = DEFAULT_LIMITS) ->
         raise IngestError(f"“{filename}” is empty.")
     media_type, warning = sniff.detect(path, filename)
     if media_type == sniff.PDF:
-        loaded = read_pdf(path, filename, limits.max_pages, limits.ocr)
+        loaded = read_pdf(path, filename, limits.max_pages, limits.ocr, limits.keep_hidden_text)
     elif media_type == sniff.DOCX:
         loaded = read_docx(path, filename)
     elif media_type == sniff.HTML:
@@ -50,7 +53,27 @@ def load_file(path: Path, filename: str, limits: LoadLimits = DEFAULT_LIMITS) ->
         loaded = read_text(path, filename, media_type)
     if warning:
         loaded = replace(loaded, warnings=[warning, *loaded.warnings])
-    return loaded
+    return strip_invisible_pages(loaded)
+
+
+def strip_invisible_pages(loaded: Loaded) -> Loaded:
+    """Invisible characters removed from every page, and where they were; chunk offsets refer
+    to the cleaned text."""
+    pages = []
+    invisible = {}
+    for page in loaded.pages:
+        text, runs = strip_invisible(page.text)
+        pages.append(Page(page.number, text) if runs else page)
+        if notable(runs):
+            invisible[page.number] = notable(runs)
+    if not invisible:
+        return replace(loaded, pages=pages)
+    count = sum(r.count for runs in invisible.values() for r in runs)
+    note = (
+        f"{count} invisible character{'s' if count != 1 else ''} (used to hide text from "
+        f"readers) removed on page{'s' if len(invisible) > 1 else ''} {ranges(sorted(invisible))}."
+    )
+    return replace(loaded, pages=pages, invisible=invisible, warnings=[*loaded.warnings, note])
 
 
 def _child(conn: Connection, path: str, filename: str, limits: LoadLimits) -> None:

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from gptbuilder.errors import IngestError
 from gptbuilder.ingest.ocr import ocr_pdf_pages, tesseract_path
-from gptbuilder.ingest.text import Loaded, normalize_text, ranges
-from gptbuilder.types import Page
+from gptbuilder.ingest.pdf_hidden import read_page
+from gptbuilder.ingest.text import Loaded, hidden_warnings, normalize_text, ranges
+from gptbuilder.types import HiddenText, Page
 
 log = logging.getLogger(__name__)
 
 MIN_TEXT_CHARS = 8  # fewer characters than this on a page: treat it as a picture of text
 
 
-def read_pdf(path: Path, filename: str, max_pages: int, ocr: bool) -> Loaded:
+def read_pdf(
+    path: Path, filename: str, max_pages: int, ocr: bool, keep_hidden: bool = False
+) -> Loaded:
+    """Pages of visible text. Text a reader cannot see (see pdf_hidden) is left out, unless
+    ``keep_hidden``, and reported either way."""
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
@@ -48,9 +54,12 @@ def read_pdf(path: Path, filename: str, max_pages: int, ocr: bool) -> Loaded:
 
     texts: dict[int, str] = {}
     failed: list[int] = []
+    hidden: list[HiddenText] = []
     for number in range(1, count + 1):
         try:
-            texts[number] = normalize_text(reader.pages[number - 1].extract_text() or "")
+            text, found = _page_text(reader.pages[number - 1], number, keep_hidden)
+            texts[number] = normalize_text(text)
+            hidden += found
         except Exception as err:  # one bad page must not lose the others
             log.info("page %d of %s failed: %r", number, filename, err)
             texts[number] = ""
@@ -80,8 +89,26 @@ def read_pdf(path: Path, filename: str, max_pages: int, ocr: bool) -> Loaded:
         warnings.append(f"Pages without text (pictures or blank): {ranges(rest)}.")
     if ocred:
         warnings.append(f"Pages read by text recognition (OCR), check them: {ranges(ocred)}.")
+    warnings += hidden_warnings(hidden, keep_hidden)
     pages = [Page(n, texts[n] if n not in no_text else "") for n in range(1, count + 1)]
-    return Loaded(PDF_TYPE, pages, warnings, ocr_pages=ocred, empty_pages=no_text)
+    return Loaded(PDF_TYPE, pages, warnings, ocr_pages=ocred, empty_pages=no_text, hidden=hidden)
+
+
+def _page_text(page: Any, number: int, keep_hidden: bool) -> tuple[str, list[HiddenText]]:
+    try:
+        visible, hidden = read_page(page, number)
+    except Exception as err:  # an operator the interpreter trips on: read the page as is
+        log.info("hidden-text check of page %d failed: %r", number, err)
+        return page.extract_text() or "", []
+    # Whitespace or a stray glyph hides nothing worth reporting.
+    hidden = [
+        HiddenText(h.page, h.reason, normalize_text(h.text))
+        for h in hidden
+        if sum(ch.isalnum() for ch in h.text) >= 3
+    ]
+    if keep_hidden and hidden:
+        return page.extract_text() or "", hidden
+    return visible or "", hidden
 
 
 PDF_TYPE = "application/pdf"

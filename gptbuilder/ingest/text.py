@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptbuilder.errors import IngestError
-from gptbuilder.types import Page
+from gptbuilder.retrieval.sanitize import InvisibleRun
+from gptbuilder.types import HiddenText, Page
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
@@ -22,6 +23,8 @@ class Loaded:
     warnings: list[str] = field(default_factory=list)
     ocr_pages: list[int] = field(default_factory=list)
     empty_pages: list[int] = field(default_factory=list)
+    hidden: list[HiddenText] = field(default_factory=list)  # left out of ``pages``
+    invisible: dict[int, list[InvisibleRun]] = field(default_factory=dict)  # page -> removed
 
 
 def normalize_text(text: str) -> str:
@@ -47,6 +50,24 @@ def ranges(numbers: list[int]) -> str:
         if n is not None:
             start = prev = n
     return ", ".join(out)
+
+
+def hidden_warnings(hidden: list[HiddenText], kept: bool) -> list[str]:
+    """One line per kind of hidden text, with its pages and a sample."""
+    by_reason: dict[str, list[HiddenText]] = {}
+    for h in hidden:
+        by_reason.setdefault(h.reason, []).append(h)
+    fate = "kept in the index (setting GPTB_KEEP_HIDDEN_TEXT)" if kept else "left out"
+    out = []
+    for reason, items in by_reason.items():
+        pages = sorted({h.page for h in items})
+        sample = " ".join(items[0].text.split())
+        sample = sample if len(sample) <= 80 else sample[:79] + "…"
+        out.append(
+            f"Hidden text ({reason}) on page{'s' if len(pages) > 1 else ''} {ranges(pages)} "
+            f"was {fate}: “{sample}”."
+        )
+    return out
 
 
 def decode(data: bytes, filename: str) -> tuple[str, str | None]:

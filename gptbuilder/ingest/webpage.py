@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from gptbuilder.errors import IngestError
-from gptbuilder.ingest.text import Loaded, decode, normalize_text
-from gptbuilder.types import Page
+from gptbuilder.ingest.text import Loaded, decode, hidden_warnings, normalize_text
+from gptbuilder.types import HiddenText, Page
 
 HTML = "text/html"
 _SKIP = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
@@ -25,10 +25,14 @@ def read_html(path: Path, filename: str) -> Loaded:
     soup = BeautifulSoup(text, "html.parser")
     for tag in soup(list(_SKIP)):
         tag.decompose()
+    hidden: list[HiddenText] = []
     for tag in soup.find_all(True):
         if tag.decomposed:
             continue
         if tag.has_attr("hidden") or _HIDDEN_STYLE.search(str(tag.get("style", ""))):
+            words = normalize_text(tag.get_text(" "))
+            if sum(ch.isalnum() for ch in words) >= 3:
+                hidden.append(HiddenText(1, "an element hidden by its style", words))
             tag.decompose()
     for level in range(1, 7):
         for h in soup.find_all(f"h{level}"):
@@ -39,4 +43,5 @@ def read_html(path: Path, filename: str) -> Loaded:
     body = normalize_text(soup.get_text())
     if not body:
         raise IngestError(f"“{filename}” contains no readable text.")
-    return Loaded(HTML, [Page(1, body)], [warning] if warning else [])
+    warnings = [warning] if warning else []
+    return Loaded(HTML, [Page(1, body)], warnings + hidden_warnings(hidden, False), hidden=hidden)

@@ -30,7 +30,8 @@ from gptbuilder.retrieval.evidence import (
 from gptbuilder.retrieval.hybrid import Fusion, HybridRetriever
 from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
-from gptbuilder.retrieval.prompt import build_messages
+from gptbuilder.retrieval.prompt import PromptGuard, build_messages
+from gptbuilder.retrieval.sanitize import DATAMARK
 from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,10 @@ NOT_FOUND = (
     "The closest passages are shown below, so you can check for yourself."
 )
 EXTRACTIVE_LEAD = "The documents say:"
+WITHHELD = (
+    "This answer was withheld: it repeated part of the assistant's hidden instructions, "
+    "which a document may have asked it to reveal."
+)
 CANDIDATES = 20  # passages retrieved before the best are judged and given to the model
 
 
@@ -63,6 +68,7 @@ class AnswerEngine:
         abstain: bool = True,
         keywords: KeywordIndexStore | None = None,  # None: dense retrieval only
         fusion: Fusion | None = None,
+        datamark: bool = False,
     ) -> None:
         self._repo = repo
         self._indexes = indexes
@@ -72,6 +78,7 @@ class AnswerEngine:
         self._top_k = top_k
         self._answer_tokens = answer_tokens
         self._abstain = abstain
+        self._datamark = datamark  # see retrieval.sanitize.datamark
         self._stats = TermStatsCache(self._passages)
         self._sentences = SentenceVectors(embedder.embed)
 
@@ -107,12 +114,26 @@ class AnswerEngine:
 
         llm = self._llm(assistant)
         past = [ChatMessage(m.role, MARKER.sub("", m.content)) for m in history]
-        messages, fitted = build_messages(assistant, question, past, hits, llm, self._answer_tokens)
+        guard = PromptGuard.new(self._datamark)
+        messages, fitted = build_messages(
+            assistant, question, past, hits, llm, self._answer_tokens, guard
+        )
         log.info("answering with %d sources for assistant %d", len(fitted), assistant.id)
         text = ""
         for piece in llm.stream_chat(messages, assistant.temperature, self._answer_tokens):
-            text += piece
-            yield Partial(MARKER.sub("", text))
+            text += piece.replace(DATAMARK, " ")
+            if guard.leaked(text):
+                # The canary only exists in the system prompt: the model is reciting it.
+                log.warning(
+                    "assistant %d: the answer revealed the prompt's canary and was withheld "
+                    "(question %r)",
+                    assistant.id,
+                    question[:200],
+                )
+                yield Partial(WITHHELD)
+                yield Partial(WITHHELD, Answer(WITHHELD, (), tuple(hits), withheld=True))
+                return
+            yield Partial(MARKER.sub("", guard.holdback(text)))
         answer = resolve_citations(text, fitted, self._embedder.embed)
         if fitted and not answer.citations and judged is not None and judged.evidence:
             answer = self._extractive(hits, judged, answer.dropped)

@@ -23,6 +23,7 @@ from gptbuilder.personas.definition import MAX_STARTERS, make_draft, unique_name
 from gptbuilder.personas.share import MAX_FILE_BYTES, export_json, parse_json
 from gptbuilder.services import Services
 from gptbuilder.types import Assistant, ChatMessage
+from gptbuilder.ui import flagged
 from gptbuilder.ui.render import (
     citations_to_json,
     documents_table,
@@ -64,6 +65,7 @@ class Handlers:
     def __init__(self, services: Services) -> None:
         self.s = services
         self._jobs: dict[str, UploadJob] = {}  # running uploads by id, for their cancel button
+        self.links = services.settings.allowed_link_hosts  # hosts answers may link to
 
     # -- assistants ----------------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class Handlers:
             if m.role == "user":
                 out.append({"role": "user", "content": escape_untrusted(m.content)})
             else:
-                content = render_stored_answer(m.content, m.citations)
+                content = render_stored_answer(m.content, m.citations, self.links)
                 out.append({"role": "assistant", "content": content})
         return out
 
@@ -256,6 +258,34 @@ class Handlers:
             gr.update(visible=False),
         ]
 
+    def flag_view(self, assistant_id: int | None) -> list[Any]:
+        """Returns: flag summary, flags table, passage picker."""
+        flags = self.s.repo.list_flags(int(assistant_id)) if assistant_id is not None else []
+        return [
+            flagged.summary(flags) if assistant_id is not None else "",
+            flagged.flags_table(flags),
+            gr.update(choices=flagged.passage_choices(flags), value=[]),
+        ]
+
+    def set_flagged(
+        self, assistant_id: int | None, chunk_ids: list[int] | None, excluded: bool
+    ) -> list[Any]:
+        """Exclude chosen flagged passages from answers, or keep them as data.
+
+        Returns: notice, flag summary, flags table, passage picker.
+        """
+        if assistant_id is None or not chunk_ids:
+            return [
+                notice("Tick the flagged passages first.", "error"),
+                *self.flag_view(assistant_id),
+            ]
+        allowed = {f.chunk_id for f in self.s.repo.list_flags(int(assistant_id))}
+        ids = [int(c) for c in chunk_ids if int(c) in allowed]  # only this assistant's flags
+        changed = self.s.library.set_excluded(ids, excluded)
+        what = "excluded from answers" if excluded else "kept as data"
+        note = notice(f"{changed} passage{'s' if changed != 1 else ''} {what}.", "ok")
+        return [note, *self.flag_view(assistant_id)]
+
     def cancel_upload(self, job_id: str | None) -> str:
         job = self._jobs.get(job_id or "")
         if job is None:
@@ -316,7 +346,8 @@ class Handlers:
                 if partial.answer is not None:
                     answer = partial.answer
                 else:
-                    history[-1] = {"role": "assistant", "content": render_answer_text(partial.text)}
+                    shown = render_answer_text(partial.text, self.links)
+                    history[-1] = {"role": "assistant", "content": shown}
                     yield history, ""
             assert answer is not None
             self.s.repo.add_message(
@@ -324,7 +355,7 @@ class Handlers:
                 ChatMessage("assistant", answer.text, tuple(citations_to_json(answer))),
             )
             saved = True
-            history[-1] = {"role": "assistant", "content": render_answer(answer)}
+            history[-1] = {"role": "assistant", "content": render_answer(answer, self.links)}
             yield history, ""
         except GPTBuilderError as err:
             history[-1] = {"role": "assistant", "content": notice(str(err), "error")}

@@ -9,6 +9,7 @@ from typing import Any
 
 from gptbuilder.personas.definition import MAX_STARTERS
 from gptbuilder.services import Services
+from gptbuilder.ui import flagged
 from gptbuilder.ui.gallery import Gallery, card_markdown
 from gptbuilder.ui.handlers import Handlers
 
@@ -227,6 +228,28 @@ def build_app(services: Services) -> Any:
                         with gr.Row():
                             doc_pick = gr.Dropdown(label="Document", choices=[], scale=3)
                             remove = gr.Button("Remove document", variant="stop", scale=1)
+                        gr.Markdown(
+                            "#### Flagged passages\nPassages that seem to talk to an AI instead "
+                            "of the reader (instructions, chat-role markers, web addresses to "
+                            "visit, encoded or invisible text), and text hidden from readers."
+                        )
+                        flag_summary = gr.Markdown(elem_id="flag-summary")
+                        flags = gr.Dataframe(
+                            headers=flagged.HEADERS,
+                            datatype=["str", "number", "str", "str", "str"],
+                            interactive=False,
+                            wrap=True,
+                            label="Flagged",
+                            elem_id="flags",
+                        )
+                        flag_pick = gr.CheckboxGroup(
+                            label="Choose flagged passages", choices=[], elem_id="flag-pick"
+                        )
+                        with gr.Row():
+                            exclude_flagged = gr.Button(
+                                "Exclude from answers", variant="stop", elem_id="exclude-flagged"
+                            )
+                            keep_flagged = gr.Button("Keep as data", elem_id="keep-flagged")
                     with gr.Tab("Share", id="share") as share_tab:
                         gr.Markdown(
                             "Export the whole assistant (configuration and documents) as one "
@@ -275,7 +298,8 @@ def build_app(services: Services) -> Any:
         def open_(aid: int | None) -> list[Any]:
             return h.open_assistant(aid)
 
-        picker.input(open_, [picker], screen)
+        flag_view = [flag_summary, flags, flag_pick]
+        picker.input(open_, [picker], screen).then(h.flag_view, [current], flag_view)
         # Picking an assistant while the gallery shows goes to its chat, like its Open button.
         picker.input(g.leave_gallery, [active_tab], [tabs, active_tab])
         for tab, tab_id in [
@@ -286,6 +310,7 @@ def build_app(services: Services) -> Any:
             (share_tab, "share"),
         ]:
             tab.select(lambda tab_id=tab_id: tab_id, None, [active_tab])
+        knowledge_tab.select(h.flag_view, [current], flag_view)
         app.load(lambda: gr.update(choices=h.assistant_choices()), None, [picker])
 
         def bump(version: int | None) -> int:
@@ -303,7 +328,7 @@ def build_app(services: Services) -> Any:
 
         new_btn.click(
             new, None, [current, *config, status, tabs, active_tab, picker, *model_config]
-        )
+        ).then(h.flag_view, [current], flag_view)
 
         save.click(
             h.save_assistant, [current, *config, *model_config], [current, picker, status]
@@ -316,7 +341,7 @@ def build_app(services: Services) -> Any:
             lambda note: [*h.open_assistant(None)[:-1], note, gr.update(visible=False)],
             [status],
             [*screen, confirm_row],
-        ).then(**redraw)
+        ).then(**redraw).then(h.flag_view, [current], flag_view)
         gallery_yes.click(
             g.delete,
             [pending_delete, current, gallery_version],
@@ -340,9 +365,21 @@ def build_app(services: Services) -> Any:
             lambda aid: h.title(h.s.repo.get_assistant(aid)) if aid else h.title(None),
             [current],
             [title],
-        ).then(**redraw)
+        ).then(**redraw).then(h.flag_view, [current], flag_view)
         cancel_upload.click(h.cancel_upload, [upload_job], [status])
-        remove.click(h.remove_document, [current, doc_pick], [status, docs, doc_pick])
+        remove.click(h.remove_document, [current, doc_pick], [status, docs, doc_pick]).then(
+            h.flag_view, [current], flag_view
+        )
+        exclude_flagged.click(
+            lambda aid, ids: h.set_flagged(aid, ids, True),
+            [current, flag_pick],
+            [status, *flag_view],
+        )
+        keep_flagged.click(
+            lambda aid, ids: h.set_flagged(aid, ids, False),
+            [current, flag_pick],
+            [status, *flag_view],
+        )
 
         ask = {"fn": h.chat, "inputs": [current, question, chatbot], "outputs": [chatbot, question]}
         send.click(**ask).then(**redraw)  # "last used" changed
@@ -369,6 +406,6 @@ def build_app(services: Services) -> Any:
             lambda note: [None, *g.switch_to("chat" if "✅" in note else "share")],
             [status],
             [import_file, tabs, active_tab],
-        ).then(**redraw)
+        ).then(**redraw).then(h.flag_view, [current], flag_view)
 
     return app

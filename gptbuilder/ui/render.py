@@ -2,13 +2,16 @@
 
 Model output and document text are untrusted: they are escaped so they can produce no raw
 HTML, no image (a remote image would be fetched by the browser and could leak data) and no
-link. Only the structure we add ourselves (bold file names, quotes) is Markdown.
+link, except links to hosts the owner allowed (setting GPTB_LINK_HOSTS, empty by default).
+Only the structure we add ourselves (bold file names, quotes) is Markdown.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
+from urllib.parse import urlsplit
 
 from gptbuilder.types import Answer, Citation, Document, Hit
 
@@ -28,14 +31,36 @@ def _escape_plain(text: str) -> str:
     return _ESCAPE.sub(r"\\\1", text.replace("&", "&amp;"))
 
 
-def escape_untrusted(text: str) -> str:
+def allowed_link(url: str, allowed_hosts: Sequence[str]) -> str | None:
+    """The address to link to, if ``url`` is http(s) on an allowed host (or a subdomain)."""
+    if not allowed_hosts:
+        return None
+    href = url if "://" in url else "https://" + url  # "www.example.com/x"
+    try:
+        parts = urlsplit(href)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+        return None
+    if any(host == h or host.endswith("." + h) for h in allowed_hosts):
+        return href
+    return None
+
+
+def escape_untrusted(text: str, allowed_hosts: Sequence[str] = ()) -> str:
     """Markdown-escape text from a model or a document: shown literally, never rendered as
-    HTML, image or link. URLs are shown as code, which Markdown never turns into a link."""
+    HTML, image or link. URLs are shown as code, which Markdown never turns into a link;
+    only URLs on ``allowed_hosts`` become links (never images: the ``!`` stays escaped)."""
     out: list[str] = []
     pos = 0
     for m in _URL.finditer(text):
         out.append(_escape_plain(text[pos : m.start()]))
-        out.append("`" + m.group(0).replace("`", "") + "`")
+        href = allowed_link(m.group(0), allowed_hosts)
+        if href is not None and not re.search(r"[\s<>]", href):
+            out.append(f"[{_escape_plain(m.group(0))}](<{href}>)")
+        else:
+            out.append("`" + m.group(0).replace("`", "") + "`")
         pos = m.end()
     out.append(_escape_plain(text[pos:]))
     return "".join(out)
@@ -53,9 +78,9 @@ def excerpt(text: str, limit: int = PASSAGE_CHARS) -> str:
     return text[: cut if cut > limit // 2 else limit] + " …"
 
 
-def render_answer_text(text: str) -> str:
+def render_answer_text(text: str, allowed_hosts: Sequence[str] = ()) -> str:
     """Escaped answer text whose [n] citation markers are shown bold."""
-    return _CITE.sub(r"**[\1]**", escape_untrusted(text.strip()))
+    return _CITE.sub(r"**[\1]**", escape_untrusted(text.strip(), allowed_hosts))
 
 
 CONTEXT_CHARS = 160  # of the passage shown on each side of the highlighted quote
@@ -87,9 +112,20 @@ def passage_link(hit: Hit, quote: tuple[int, int] | None) -> str:
     return f"[show in context](/gptb/passage/{hit.document_id}/{hit.chunk_id}{q})"
 
 
+def provenance(hit: Hit) -> str:
+    """When the file was uploaded and the start of its sha256, to tell versions apart."""
+    parts = []
+    if hit.uploaded_at is not None:
+        parts.append(f"uploaded {hit.uploaded_at:%Y-%m-%d %H:%M} UTC")
+    if hit.sha256:
+        parts.append(f"sha256 `{hit.sha256[:12]}`")
+    return "".join(f" · {p}" for p in parts)
+
+
 def _source_line(label: str, hit: Hit, quote: tuple[int, int] | None) -> list[str]:
     return [
-        f"{label} {escape_untrusted(hit.filename)}, page {hit.page} · {passage_link(hit, quote)}  ",
+        f"{label} {escape_untrusted(hit.filename)}, page {hit.page}{provenance(hit)} · "
+        f"{passage_link(hit, quote)}  ",
         quoted_passage(hit, quote),
         "",
     ]
@@ -137,8 +173,10 @@ def _notes(answer: Answer) -> str:
     return "".join(f"\n\n{n}" for n in notes)
 
 
-def render_answer(answer: Answer) -> str:
-    body = render_answer_text(answer.text) or "_(no answer)_"
+def render_answer(answer: Answer, allowed_hosts: Sequence[str] = ()) -> str:
+    if answer.withheld:
+        return f"_{escape_untrusted(answer.text)}_"
+    body = render_answer_text(answer.text, allowed_hosts) or "_(no answer)_"
     body += _notes(answer)
     if answer.abstained:
         return body + render_closest(answer.sources)
@@ -154,6 +192,8 @@ def _hit_json(h: Hit) -> dict:
         "char_start": h.char_start,
         "char_end": h.char_end,
         "text": h.text,
+        "sha256": h.sha256,
+        "uploaded_at": h.uploaded_at.isoformat() if h.uploaded_at else None,
     }
 
 
@@ -187,14 +227,18 @@ def _hit_from_json(c: dict) -> Hit:
         c["char_end"],
         c["text"],
         0.0,
+        sha256=c.get("sha256", ""),
+        uploaded_at=datetime.fromisoformat(c["uploaded_at"]) if c.get("uploaded_at") else None,
     )
 
 
-def render_stored_answer(content: str, citations: Sequence[dict]) -> str:
+def render_stored_answer(
+    content: str, citations: Sequence[dict], allowed_hosts: Sequence[str] = ()
+) -> str:
     """An answer from the chat history, with the citations saved beside it."""
     closest = [_hit_from_json(c) for c in citations if c.get("closest")]
     if closest:
-        return render_answer_text(content) + render_closest(closest)
+        return render_answer_text(content, allowed_hosts) + render_closest(closest)
     cits = [
         Citation(
             c["number"],
@@ -203,7 +247,7 @@ def render_stored_answer(content: str, citations: Sequence[dict]) -> str:
         )
         for c in citations
     ]
-    return render_answer_text(content) + render_sources(cits)
+    return render_answer_text(content, allowed_hosts) + render_sources(cits)
 
 
 def documents_table(docs: Sequence[Document]) -> list[list]:

@@ -38,6 +38,57 @@ PAGE_HEADERS = {
 }
 INLINE_TYPES = {"application/pdf", "text/plain"}  # shown in the browser; the rest download
 
+# The app's own policy: the page may load and talk to this server only. A model coaxed by a
+# document into writing an image or a link to another host cannot make the browser fetch it,
+# even if something slipped past the rendering. Gradio needs inline scripts and styles (its
+# config and theme are inlined) and eval for some components; data:/blob: for uploads, images
+# it makes itself and the audio/video it records.
+APP_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "media-src 'self' data: blob:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "frame-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+APP_HEADERS = {
+    "Content-Security-Policy": APP_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class SecurityHeaders:
+    """ASGI middleware: every HTTP response gets ``APP_HEADERS`` unless it set its own (our
+    passage pages have a stricter policy). Pure ASGI, so streamed responses stay streamed."""
+
+    def __init__(self, app: Any, headers: dict[str, str] = APP_HEADERS) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
 
 def _int(value: str | None) -> int | None:
     try:
@@ -96,6 +147,7 @@ def create_server(services: Services, blocks: Any) -> Any:
     from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(SecurityHeaders)
     files = FileStore(services.settings.files_dir)
 
     @app.get("/gptb/passage/{document_id}/{chunk_id}")
