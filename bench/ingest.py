@@ -49,7 +49,7 @@ def ingest(services: Services, name: str, files: list[Path]) -> dict:
     t0 = time.perf_counter()
     for i, f in enumerate(files, 1):
         try:
-            doc = services.library.add_file(a.id, f, f.name)
+            doc = services.library.add_file(a.id, f, f.name).document
             pages += doc.pages
             chunks += doc.chunks
         except GPTBuilderError as err:
