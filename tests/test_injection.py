@@ -49,7 +49,14 @@ def kinds(text: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "category",
-    ["Instruction", "Social Interaction", "Persuasion", "Malware Distribution", "Anagramming"],
+    [
+        "Instruction",
+        "Social Interaction",
+        "Persuasion",
+        "Malware Distribution",
+        "Anagramming",
+        "Content Creation",
+    ],
 )
 def test_bipia_orders_about_the_answer_are_flagged_inside_a_real_email(bipia, category):
     email = bipia["emails"][3]

@@ -188,6 +188,15 @@ _URL_SLOT = _rx(
 # -- encoded payloads --------------------------------------------------------------------------
 
 B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{40,}={0,2}(?![A-Za-z0-9+/=_-])")
+# "Write a poem about ...": a request for unrelated content, the classic hijack of a reader
+# model. Only at a sentence start and only for creative pieces: forms say "Describe ..." a lot.
+_CREATIVE = re.compile(
+    r"(?:^|[.!?:]\s+|\n)\s*(?:please\s+|now\s+|also\s+)?(?:write|draft|compose|create|generate"
+    r"|produce|provide|develop|give\s+me|tell\s+me|make\s+up)\s+(?:me\s+)?(?:a|an|some|the)\s+"
+    r"(?:[\w-]+\s+){0,3}?(?:poem|story|stories|essay|speech|letter|song|haiku|joke|limerick|rap"
+    r"|sonnet|tweet|slogan|ode|fable|riddle)s?\b",
+    re.IGNORECASE,
+)
 HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){24,}\b")
 PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}){12,}")
 _DECODE_ORDER = _rx(
@@ -205,6 +214,29 @@ class Rule:
 
 
 RULES = (
+    Rule(
+        INSTRUCTION,
+        _CREATIVE,
+        "Asks for unrelated writing (a poem, a story, a speech …), a common way to hijack an AI.",
+        (
+            "poem",
+            "stor",
+            "essay",
+            "speech",
+            "letter",
+            "song",
+            "haiku",
+            "joke",
+            "limerick",
+            "rap",
+            "sonnet",
+            "tweet",
+            "slogan",
+            "ode",
+            "fable",
+            "riddle",
+        ),
+    ),
     Rule(
         INSTRUCTION,
         _OVERRIDE,
