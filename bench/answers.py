@@ -92,8 +92,12 @@ def split(questions: list[Question], n: int, seed: int) -> tuple[list[Question],
     return sample, rest
 
 
-def build(data_dir: Path, articles: list[tuple[str, str]], fake_llm: bool) -> tuple[Services, int]:
-    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+def build(
+    data_dir: Path, articles: list[tuple[str, str]], fake_llm: bool, max_tokens: int = 256
+) -> tuple[Services, int]:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=data_dir, max_answer_tokens=max_tokens
+    )
     llm = None
     if fake_llm:
         from gptbuilder.backends.llm import ExtractiveFakeLLM
@@ -134,6 +138,7 @@ def fit(services: Services, assistant_id: int, questions: list[Question], limit:
             log.info("features %d/%d (%.0f s)", i, len(chosen), time.perf_counter() - t0)
     x = np.asarray(xs)
     y = np.asarray(ys)
+    np.savez(RESULTS / "answers-features.npz", x=x, y=y)
     w = np.zeros(x.shape[1])
     b = 0.0
     for _ in range(20000):
@@ -238,13 +243,14 @@ def main() -> None:
     ap.add_argument("--fit", action="store_true", help="fit the abstention model on the rest")
     ap.add_argument("--fit-limit", type=int, default=600)
     ap.add_argument("--work", type=Path, default=RESULTS / "answers-data")
+    ap.add_argument("--max-tokens", type=int, default=128, help="longest answer, tokens")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("gptbuilder").setLevel(logging.WARNING)
 
     articles, questions = load(args.data)
     sample, rest = split(questions, args.n, args.seed)
-    services, assistant_id = build(args.work, articles, args.fake_llm)
+    services, assistant_id = build(args.work, articles, args.fake_llm, args.max_tokens)
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.fit:
         result = fit(services, assistant_id, rest, args.fit_limit)
@@ -253,7 +259,7 @@ def main() -> None:
         return
     res = run(services, assistant_id, sample)
     model = "fake" if args.fake_llm else Path(str(services.settings.llm_model)).name
-    res = {"model": model, "seed": args.seed, **{k: v for k, v in res.items()}}
+    res = {"model": model, "seed": args.seed, "max_tokens": args.max_tokens, **res}
     summary = {
         k: (round(float(v), 3) if isinstance(v, float | np.floating) else v)
         for k, v in res.items()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,11 +63,34 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=800, ge=100, description="Target chunk length, characters.")
     chunk_overlap: int = Field(default=120, ge=0, description="Overlap between chunks, characters.")
     top_k: int = Field(default=4, ge=1, le=50, description="Sources retrieved per question.")
+    fusion: Literal["convex", "rrf"] = Field(
+        default="convex", description="How dense and keyword (BM25) results are combined."
+    )
+    dense_weight: float = Field(
+        default=0.75, ge=0, le=1, description="Weight of dense scores in the convex fusion."
+    )
+    ann_threshold: int = Field(
+        default=50_000,
+        ge=1,
+        description="Chunks per assistant from which the vector index is approximate (IVF).",
+    )
+    query_threads: int = Field(
+        default=1, ge=1, description="CPU threads to embed a question (more is slower when busy)."
+    )
     max_upload_mb: int = Field(default=100, ge=1, description="Largest file accepted, MB.")
     max_pages: int = Field(default=2000, ge=1, description="Most pages in one document.")
     ingest_timeout_s: float = Field(default=600, gt=0, description="Time limit to read a file.")
     ocr: bool = Field(default=True, description="Recognise text on scanned pages (Tesseract).")
 
+    # Imported assistant files (.gptb) are untrusted: limits on what they may hold.
+    bundle_max_mb: int = Field(default=300, ge=1, description="Largest .gptb file, MB.")
+    bundle_max_files: int = Field(default=100, ge=1, description="Most documents in a .gptb.")
+    bundle_max_unpacked_mb: int = Field(
+        default=1000, ge=1, description="Most a .gptb may unpack to, MB."
+    )
+    bundle_max_ratio: int = Field(
+        default=100, ge=2, description="Most an entry may expand when unpacked (zip bombs)."
+    )
     # Documents are data, not instructions (see retrieval.injection and retrieval.sanitize).
     keep_hidden_text: bool = Field(
         default=False,
@@ -117,3 +141,8 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "indexes"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space (files unpacked while importing); emptied after each use."""
+        return self.data_dir / "tmp"

@@ -13,19 +13,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
 from gptbuilder.errors import GPTBuilderError, IngestError
 from gptbuilder.ingest.chunk import chunk_pages, chunking_key
 from gptbuilder.ingest.load import LoadLimits, load_file_isolated
 from gptbuilder.ingest.sniff import MARKDOWN
+from gptbuilder.personas.definition import unique_name
 from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.injection import flag_passages
-from gptbuilder.types import Document
+from gptbuilder.retrieval.keyword_index import KeywordIndexStore
+from gptbuilder.types import Assistant, AssistantDraft, ChunkDraft, Document
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]  # (fraction 0..1, what is happening)
+# Vectors made elsewhere (an imported assistant file) for the chunks a file has just been cut
+# into: (len(chunks), dim) float32, or None to embed the chunks here as usual.
+Prebuilt = Callable[[list[ChunkDraft]], np.ndarray | None]
 
 
 def _no_progress(_fraction: float, _what: str) -> None:
@@ -42,6 +49,7 @@ class AddResult:
     text_pages: int = 0  # pages that gave text (OCR included)
     ocr_pages: int = 0  # pages read by text recognition
     replaced: str | None = None  # name of the earlier version this file replaced
+    vectors_imported: bool = False  # the vectors came with an imported assistant file
     flagged: int = 0  # passages that look aimed at the model (see retrieval.injection)
     hidden: int = 0  # pieces of text a reader cannot see, left out (or kept) and flagged
 
@@ -87,6 +95,7 @@ class Library:
         chunk_overlap: int,
         max_upload_bytes: int,
         limits: LoadLimits | None = None,
+        keywords: KeywordIndexStore | None = None,
         exclude_flagged: bool = False,
     ) -> None:
         self._repo = repo
@@ -97,15 +106,24 @@ class Library:
         self._chunk_overlap = chunk_overlap
         self._max_bytes = max_upload_bytes
         self._limits = limits or LoadLimits()
+        self._keywords = keywords
         # Flagged passages start out excluded from answers (else kept, quoted as data).
         self._exclude_flagged = exclude_flagged
         self.chunking_key = chunking_key(chunk_size, chunk_overlap, embedder.model_id)
 
     def add_file(
-        self, assistant_id: int, path: Path, filename: str, progress: Progress = _no_progress
+        self,
+        assistant_id: int,
+        path: Path,
+        filename: str,
+        progress: Progress = _no_progress,
+        prebuilt: Prebuilt | None = None,
     ) -> AddResult:
         """Add one file to an assistant's knowledge. All or nothing: on any failure the
-        assistant is left as it was and an IngestError explains why."""
+        assistant is left as it was and an IngestError explains why.
+
+        The file is always read and cut into chunks here; ``prebuilt`` may only spare the
+        embedding of those chunks."""
         started = time.perf_counter()
         filename = Path(filename).name or "document"
         self._repo.get_assistant(assistant_id)  # raises NotFound
@@ -125,6 +143,7 @@ class Library:
 
         reused = self._repo.has_chunks(sha, self.chunking_key)
         loaded = None
+        imported = False
         if not reused:
             progress(0.05, f"Reading {filename}")
             loaded = load_file_isolated(path, filename, self._limits)  # IngestError: why not
@@ -150,7 +169,10 @@ class Library:
                 def embed_progress(done: int, total: int) -> None:
                     progress(0.1 + 0.85 * done / total, f"Embedding passages {done}/{total}")
 
-                vectors = self._embedder.embed([c.text for c in chunks], embed_progress)
+                vectors = prebuilt(chunks) if prebuilt is not None else None
+                imported = vectors is not None
+                if vectors is None:
+                    vectors = self._embedder.embed([c.text for c in chunks], embed_progress)
                 flags = flag_passages(
                     chunks, loaded.hidden, loaded.invisible, self._limits.keep_hidden_text
                 )
@@ -177,6 +199,13 @@ class Library:
                 raise IngestError(f"“{filename}” could not be added: {err}") from err
             raise
         replaced = self._replace_older_versions(assistant_id, doc_id, filename)
+        if self._keywords is not None:
+            progress(0.98, "Updating the keyword index")
+            self._keywords.invalidate(assistant_id)
+            try:
+                self._keywords.refresh(assistant_id)  # now, so the next question need not wait
+            except Exception as err:  # the document is in; the next search retries the build
+                log.warning("keyword index of assistant %d not rebuilt: %r", assistant_id, err)
         progress(1.0, f"{filename} is ready")
         seconds = time.perf_counter() - started
         log.info(
@@ -201,6 +230,7 @@ class Library:
             text_pages=doc.pages - empty,
             ocr_pages=len(loaded.ocr_pages) if loaded else 0,
             replaced=replaced,
+            vectors_imported=imported,
             flagged=flagged,
             hidden=hidden,
         )
@@ -231,6 +261,29 @@ class Library:
             self._forget(d)
         return older[0].filename if older else None
 
+    def stored_file(self, sha256: str) -> Path:
+        """Where the original file with this content is kept."""
+        return self._files.path(sha256)
+
+    def duplicate_assistant(self, assistant_id: int) -> Assistant:
+        """A copy named "Name (2)" with the same configuration and documents, without the
+        conversation. Chunks and vectors are shared by content, so nothing is re-embedded.
+        All or nothing."""
+        a = self._repo.get_assistant(assistant_id)
+        name = unique_name(a.name, self._repo.assistant_names())
+        draft = AssistantDraft(
+            name, a.description, a.instructions, a.starters, a.temperature, a.model
+        )
+        copy = self._repo.create_assistant(draft, importing=True)
+        try:
+            for d in self._repo.list_documents(a.id):
+                if d.status == "ready":
+                    self.add_file(copy.id, self._files.path(d.sha256), d.filename)
+            return self._repo.finish_import(copy.id)
+        except BaseException:
+            self.delete_assistant(copy.id)
+            raise
+
     def remove_document(self, document_id: int) -> None:
         self._forget(self._repo.get_document(document_id))
 
@@ -238,11 +291,16 @@ class Library:
         ids, _ = self._repo.chunk_vectors([doc.id])
         self._repo.delete_document(doc.id)
         self._indexes.remove(doc.assistant_id, ids)
+        if self._keywords is not None:
+            # After the delete: a search rebuilding the index in between must not keep it.
+            self._keywords.invalidate(doc.assistant_id)
         self._collect_garbage()
 
     def delete_assistant(self, assistant_id: int) -> None:
         self._repo.delete_assistant(assistant_id)  # documents and messages cascade
         self._indexes.drop(assistant_id)
+        if self._keywords is not None:
+            self._keywords.drop(assistant_id)
         self._collect_garbage()
 
     def _collect_garbage(self) -> None:
@@ -252,9 +310,14 @@ class Library:
     def recover(self) -> None:
         """At start-up: drop ingestions a previous process left unfinished, and make every
         index agree with the database."""
+        for assistant_id in self._repo.unfinished_imports():
+            log.warning("removing assistant %d: its import was interrupted", assistant_id)
+            self.delete_assistant(assistant_id)
         for doc in self._repo.unfinished_documents():
             log.warning("removing %s: its ingestion was interrupted", doc.filename)
             self._repo.delete_document(doc.id)
         self._collect_garbage()
         for assistant in self._repo.list_assistants():
             self._indexes.reconcile(assistant.id)
+            if self._keywords is not None:
+                self._keywords.reconcile(assistant.id)

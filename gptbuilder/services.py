@@ -11,12 +11,16 @@ from gptbuilder.backends.embedder import Embedder, SentenceTransformerEmbedder
 from gptbuilder.backends.llm import LLM, LlamaCppLLM
 from gptbuilder.backends.models import ModelRegistry
 from gptbuilder.backends.vector_index import FaissIndex, VectorIndex
+from gptbuilder.bundle.archive import BundleLimits
+from gptbuilder.bundle.transfer import AssistantBundles
 from gptbuilder.config import Settings
 from gptbuilder.db import Repository
 from gptbuilder.ingest.load import LoadLimits
 from gptbuilder.library import FileStore, Library
 from gptbuilder.retrieval.answer import AnswerEngine
+from gptbuilder.retrieval.hybrid import Fusion
 from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +47,12 @@ class Services:
     repo: Repository
     embedder: Embedder
     indexes: IndexStore
+    keywords: KeywordIndexStore
     library: Library
     answers: AnswerEngine
     models: ModelRegistry
     llm: Callable[[], LLM] = field(repr=False)  # the app's default model
+    bundles: AssistantBundles = field(repr=False)  # .gptb export and import
 
     @classmethod
     def build(
@@ -61,7 +67,9 @@ class Services:
         repo = Repository(settings.database_url)
         if embedder is None:
             assert settings.embedding_model is not None, "no embedding model configured"
-            embedder = SentenceTransformerEmbedder(settings.embedding_model)
+            embedder = SentenceTransformerEmbedder(
+                settings.embedding_model, query_threads=settings.query_threads
+            )
         if llm is None:
             llm = LazyLLM(
                 lambda: LlamaCppLLM(
@@ -70,12 +78,10 @@ class Services:
                     settings.llm_threads,
                 )
             )
-        indexes = IndexStore(
-            repo,
-            settings.index_dir if new_index is FaissIndex else None,
-            embedder.dim,
-            new_index,
-        )
+        # Fakes keep their indexes in memory; the real ones are saved beside each other.
+        index_dir = settings.index_dir if new_index is FaissIndex else None
+        indexes = IndexStore(repo, index_dir, embedder.dim, new_index, settings.ann_threshold)
+        keywords = KeywordIndexStore(repo, index_dir)
         library = Library(
             repo,
             FileStore(settings.files_dir),
@@ -90,6 +96,7 @@ class Services:
                 settings.ocr,
                 keep_hidden_text=settings.keep_hidden_text,
             ),
+            keywords=keywords,
             exclude_flagged=settings.exclude_flagged,
         )
         models = ModelRegistry(llm, settings.models_dir, settings.llm_context, settings.llm_threads)
@@ -101,10 +108,30 @@ class Services:
             settings.top_k,
             settings.max_answer_tokens,
             abstain=settings.abstain,
+            keywords=keywords,
+            fusion=Fusion(settings.fusion, settings.dense_weight),
             datamark=settings.datamark,
         )
+        mb = 1024 * 1024
+        bundles = AssistantBundles(
+            repo,
+            library,
+            embedder,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            settings.work_dir,
+            BundleLimits(
+                max_bytes=settings.bundle_max_mb * mb,
+                max_documents=settings.bundle_max_files,
+                max_document_bytes=settings.max_upload_mb * mb,
+                max_unpacked_bytes=settings.bundle_max_unpacked_mb * mb,
+                max_ratio=settings.bundle_max_ratio,
+            ),
+        )
         library.recover()
-        return cls(settings, repo, embedder, indexes, library, answers, models, llm)
+        return cls(
+            settings, repo, embedder, indexes, keywords, library, answers, models, llm, bundles
+        )
 
     def close(self) -> None:
         self.repo.close()

@@ -81,6 +81,7 @@ class Assistant:
     created_at: datetime
     updated_at: datetime
     model: str = ""  # "" is the app's default model; else a ModelChoice as JSON
+    last_used_at: datetime | None = None  # when a message was last sent to it
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,14 @@ class Document:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved passage with where it came from."""
+    """A retrieved passage with where it came from.
+
+    ``score`` ranks hits and is only comparable within one question: with hybrid retrieval it
+    is the fused score (0..1 for the convex fusion). ``dense_score`` (cosine similarity of the
+    question and the passage, -1..1) and ``keyword_score`` (raw BM25, 0 when no word of the
+    question occurs in the passage) are absolute, so they can be compared across questions, for
+    example to decide that nothing relevant was found. None where a retriever did not score it.
+    """
 
     chunk_id: int
     document_id: int
@@ -123,6 +131,7 @@ class Hit:
     text: str
     score: float
     dense_score: float | None = None  # cosine to the question, when fused with other scores
+    keyword_score: float | None = None  # BM25
     # Provenance of the document, shown with citations: its content hash and upload time.
     sha256: str = ""
     uploaded_at: datetime | None = None

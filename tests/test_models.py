@@ -20,6 +20,7 @@ from gptbuilder.backends.vector_index import NumpyIndex
 from gptbuilder.config import bundled_llm_model
 from gptbuilder.errors import InvalidInput, ModelError
 from gptbuilder.services import Services
+from gptbuilder.types import AssistantDraft
 from gptbuilder.ui.handlers import Handlers
 
 
@@ -195,3 +196,25 @@ def test_assistant_answers_through_the_server(tmp_path, llama_server, real_embed
     finally:
         services.close()
         shutil.rmtree(tmp_path / "data", ignore_errors=True)
+
+
+def test_shared_files_carry_no_api_key_and_cannot_point_at_a_server(fake_services, tmp_path):
+    import zipfile
+
+    s = fake_services
+    server = ModelChoice("server", base_url="http://model.invalid/v1", model="m", api_key="sk-1")
+    a = s.repo.create_assistant(AssistantDraft("Served", model=server.dumps()))
+    path = s.bundles.export(a.id, tmp_path / "out")
+    with zipfile.ZipFile(path) as z:
+        manifest = z.read("manifest.json").decode()
+    assert "model.invalid" in manifest and "sk-1" not in manifest
+    result = s.bundles.import_file(path)
+    imported = s.repo.get_assistant(result.assistant.id)
+    assert imported.model == "", "a shared file never sets up a model server by itself"
+    assert any("model server" in n for n in result.notes)
+    # A local model file choice travels.
+    s.repo.update_assistant(
+        a.id, AssistantDraft("Served", model=ModelChoice("gguf", file="x.gguf").dumps())
+    )
+    result = s.bundles.import_file(s.bundles.export(a.id, tmp_path / "out2"))
+    assert ModelChoice.parse(s.repo.get_assistant(result.assistant.id).model).file == "x.gguf"

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, delete, event, func, inspect, select, text
+from sqlalchemy import create_engine, delete, event, func, inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -77,8 +77,12 @@ def add_missing_columns(engine: Engine) -> list[str]:
                     continue
                 ddl = f"{col.type.compile(engine.dialect)}"
                 if col.server_default is not None:
-                    default = col.server_default.arg  # type: ignore[attr-defined]
-                    default = getattr(default, "text", default)
+                    arg = col.server_default.arg  # type: ignore[attr-defined]
+                    default = (
+                        "'" + arg.replace("'", "''") + "'"
+                        if isinstance(arg, str)
+                        else arg.compile(dialect=engine.dialect)
+                    )
                     null = "" if col.nullable else " NOT NULL"
                     ddl += f"{null} DEFAULT {default}"
                 conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {ddl}'))
@@ -97,6 +101,7 @@ def _assistant(row: AssistantRow) -> Assistant:
         model=row.model or "",
         created_at=row.created_at,
         updated_at=row.updated_at,
+        last_used_at=row.last_used_at,
     )
 
 
@@ -118,7 +123,8 @@ class Repository(FlagQueries):
 
     # -- assistants ---------------------------------------------------------------------------
 
-    def create_assistant(self, draft: AssistantDraft) -> Assistant:
+    def create_assistant(self, draft: AssistantDraft, importing: bool = False) -> Assistant:
+        """``importing``: hidden from lists until ``finish_import`` (see AssistantRow)."""
         row = AssistantRow(
             name=draft.name,
             description=draft.description,
@@ -126,6 +132,7 @@ class Repository(FlagQueries):
             starters_json=json.dumps(list(draft.starters)),
             temperature=draft.temperature,
             model=draft.model,
+            importing=importing,
         )
         try:
             with self.session() as s:
@@ -162,12 +169,38 @@ class Repository(FlagQueries):
 
     def list_assistants(self) -> list[Assistant]:
         with self.session() as s:
-            rows = s.scalars(select(AssistantRow).order_by(func.lower(AssistantRow.name)))
+            q = select(AssistantRow).where(AssistantRow.importing.is_(False))
+            rows = s.scalars(q.order_by(func.lower(AssistantRow.name)))
             return [_assistant(r) for r in rows]
 
     def assistant_names(self) -> set[str]:
+        """Lower-cased names in use, those of assistants being imported included."""
         with self.session() as s:
             return {n.lower() for n in s.scalars(select(AssistantRow.name))}
+
+    def finish_import(self, assistant_id: int) -> Assistant:
+        with self.session() as s:
+            row = s.get(AssistantRow, assistant_id)
+            if row is None:
+                raise NotFound("That assistant no longer exists.")
+            row.importing = False
+            s.flush()
+            return _assistant(row)
+
+    def unfinished_imports(self) -> list[int]:
+        """Assistants an import left half-made (the process stopped in the middle)."""
+        with self.session() as s:
+            return list(s.scalars(select(AssistantRow.id).where(AssistantRow.importing)))
+
+    def document_counts(self) -> dict[int, int]:
+        """Ready documents per assistant id (assistants without any are left out)."""
+        with self.session() as s:
+            q = (
+                select(DocumentRow.assistant_id, func.count(DocumentRow.id))
+                .where(DocumentRow.status == "ready")
+                .group_by(DocumentRow.assistant_id)
+            )
+            return {int(aid): int(n) for aid, n in s.execute(q)}
 
     def delete_assistant(self, assistant_id: int) -> None:
         with self.session() as s:
@@ -309,6 +342,54 @@ class Repository(FlagQueries):
                 )
             )
             return list(s.scalars(q))
+
+    def document_chunks(self, document_id: int) -> tuple[str, list[ChunkDraft], np.ndarray]:
+        """A document's chunking key, its chunks in order, and their vectors (n, dim) float32."""
+        with self.session() as s:
+            doc = s.get(DocumentRow, document_id)
+            if doc is None:
+                raise NotFound("That document no longer exists.")
+            q = (
+                select(ChunkRow)
+                .where(ChunkRow.blob_sha == doc.blob_sha, ChunkRow.chunking_key == doc.chunking_key)
+                .order_by(ChunkRow.ordinal, ChunkRow.id)
+            )
+            rows = list(s.scalars(q))
+            key = doc.chunking_key
+        chunks = [
+            ChunkDraft(r.ordinal, r.page, r.char_start, r.char_end, r.text, r.heading) for r in rows
+        ]
+        vectors = [np.frombuffer(r.embedding, dtype=np.float32) for r in rows]
+        return key, chunks, (np.vstack(vectors) if vectors else np.zeros((0, 0), np.float32))
+
+    @staticmethod
+    def _chunks_of(document_ids: Iterable[int]):  # type: ignore[no-untyped-def]
+        """Join condition: chunks of the given documents; callers pick the columns."""
+        return (
+            (DocumentRow.blob_sha == ChunkRow.blob_sha)
+            & (DocumentRow.chunking_key == ChunkRow.chunking_key)
+            & DocumentRow.id.in_(list(document_ids))
+        )
+
+    def chunk_ids(self, document_ids: Iterable[int]) -> np.ndarray:
+        """Chunk ids (n,) int64 of the given documents, ascending (no vectors: cheap)."""
+        with self.session() as s:
+            q = select(ChunkRow.id).join(DocumentRow, self._chunks_of(document_ids))
+            ids = list(s.scalars(q.order_by(ChunkRow.id)))
+        return np.asarray(ids, dtype=np.int64)
+
+    def chunk_texts(self, document_ids: Iterable[int]) -> tuple[np.ndarray, list[str]]:
+        """Chunk ids (n,) int64 and their texts, ascending by id, of the given documents."""
+        with self.session() as s:
+            q = select(ChunkRow.id, ChunkRow.text).join(DocumentRow, self._chunks_of(document_ids))
+            rows = s.execute(q.order_by(ChunkRow.id)).all()
+        return np.asarray([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+
+    def chunk_embeddings(self, chunk_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """Stored vectors (dim,) float32 of the given chunks, by id."""
+        with self.session() as s:
+            q = select(ChunkRow.id, ChunkRow.embedding).where(ChunkRow.id.in_(list(chunk_ids)))
+            return {cid: np.frombuffer(emb, dtype=np.float32) for cid, emb in s.execute(q)}
 
     def hits(self, assistant_id: int, scored: Sequence[tuple[int, float]]) -> list[Hit]:
         """Turn (chunk id, score) pairs into Hits, keeping only chunks of the assistant's
@@ -463,7 +544,13 @@ class Repository(FlagQueries):
     # -- chat history --------------------------------------------------------------------------
 
     def add_message(self, assistant_id: int, message: ChatMessage) -> None:
+        """Store a message; the assistant counts as used now (the gallery's "last used")."""
         with self.session() as s:
+            s.execute(
+                update(AssistantRow)
+                .where(AssistantRow.id == assistant_id)
+                .values(last_used_at=utcnow())
+            )
             s.add(
                 MessageRow(
                     assistant_id=assistant_id,

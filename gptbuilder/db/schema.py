@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import false
 from sqlalchemy.types import DateTime
 
 
@@ -43,9 +44,14 @@ class AssistantRow(Base):
     starters_json: Mapped[str] = mapped_column(Text, default="[]")
     temperature: Mapped[float] = mapped_column(Float, default=0.2)
     # Which language model answers: "" is the app's default; see backends.models.ModelChoice.
-    model: Mapped[str] = mapped_column(Text, default="", server_default="''")
+    model: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When a message was last sent to it (the gallery shows it); None: never used.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # True while an assistant file is being imported: hidden, and removed at start-up if the
+    # process stopped half-way, so a failed import never leaves a half-made assistant.
+    importing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class BlobRow(Base):

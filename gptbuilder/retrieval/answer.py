@@ -20,8 +20,16 @@ from gptbuilder.backends.embedder import Embedder
 from gptbuilder.backends.llm import LLM
 from gptbuilder.db import Repository
 from gptbuilder.retrieval.cite import MARKER, cited_sentences, resolve_citations
-from gptbuilder.retrieval.evidence import Assessment, TermStatsCache, assess, best_quote
+from gptbuilder.retrieval.evidence import (
+    Assessment,
+    SentenceVectors,
+    TermStatsCache,
+    assess,
+    best_quote,
+)
+from gptbuilder.retrieval.hybrid import Fusion, HybridRetriever
 from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.retrieval.prompt import PromptGuard, build_messages
 from gptbuilder.retrieval.sanitize import DATAMARK
 from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, Hit
@@ -58,10 +66,13 @@ class AnswerEngine:
         top_k: int,
         answer_tokens: int,
         abstain: bool = True,
+        keywords: KeywordIndexStore | None = None,  # None: dense retrieval only
+        fusion: Fusion | None = None,
         datamark: bool = False,
     ) -> None:
         self._repo = repo
         self._indexes = indexes
+        self._retriever = HybridRetriever(repo, indexes, keywords, embedder, fusion)
         self._embedder = embedder
         self._llm = llm
         self._top_k = top_k
@@ -69,19 +80,19 @@ class AnswerEngine:
         self._abstain = abstain
         self._datamark = datamark  # see retrieval.sanitize.datamark
         self._stats = TermStatsCache(self._passages)
+        self._sentences = SentenceVectors(embedder.embed)
 
     def _passages(self, assistant_id: int) -> tuple[tuple[int, ...], list[str]]:
         ids = tuple(self._repo.ready_document_ids(assistant_id))
         return ids, self._repo.ready_chunk_texts(assistant_id)
 
     def retrieve(self, assistant_id: int, question: str, k: int | None = None) -> list[Hit]:
-        vector = self._embedder.embed([question])[0]  # (dim,)
-        scored = self._indexes.search(assistant_id, vector, k or self._top_k)
-        return self._repo.hits(assistant_id, scored)
+        """The k (default top_k) best passages, dense and keyword results fused."""
+        return self._retriever.retrieve(assistant_id, question, k or self._top_k)
 
     def judge(self, assistant_id: int, question: str, hits: Sequence[Hit]) -> Assessment:
         stats = self._stats.get(assistant_id, tuple(self._repo.ready_document_ids(assistant_id)))
-        return assess(question, hits, self._embedder.embed, stats, self._top_k)
+        return assess(question, hits, self._sentences, stats, self._top_k)
 
     def stream(
         self, assistant: Assistant, question: str, history: Sequence[ChatMessage]
@@ -151,9 +162,7 @@ class AnswerEngine:
         cits = tuple(
             replace(
                 c,
-                quote=best_quote(
-                    c.hit, claims.get(c.number, question), question, self._embedder.embed
-                ),
+                quote=best_quote(c.hit, claims.get(c.number, question), question, self._sentences),
             )
             for c in answer.citations
         )

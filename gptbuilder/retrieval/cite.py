@@ -21,6 +21,8 @@ from gptbuilder.types import Answer, Citation, Hit
 
 MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]", re.IGNORECASE)
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
+# In document text a single line break is a PDF line wrap: only a blank line ends a sentence.
+_PARAGRAPH_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n\s*\n\s*")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:Ltd|Inc|Co|Corp|Dr|Mr|Mrs|Ms|Prof|St|No|Vol|Fig|vs|etc|approx|e\.g|i\.e)|"
     r"\b[A-Z])\.$"
@@ -43,15 +45,17 @@ def content_words(text: str) -> set[str]:
     return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS}
 
 
-def split_sentences(text: str) -> list[str]:
+def split_sentences(text: str, document: bool = False) -> list[str]:
     """Sentences with their trailing whitespace; joined they give back ``text``.
 
     A stop after a common abbreviation ("Ltd.", "Dr.") or an initial ("J.") does not end one.
+    In model output every line break ends a sentence (lists); in ``document`` text only a
+    blank line does.
     """
     out: list[str] = []
     start = 0
-    for m in _BOUNDARY.finditer(text):
-        if m.group(0).strip() == "" and "\n" not in m.group(0):
+    for m in (_PARAGRAPH_BOUNDARY if document else _BOUNDARY).finditer(text):
+        if m.group(0).strip() == "" and "\n\n" not in m.group(0).replace(" ", ""):
             if _ABBREVIATION.search(text[start : m.start()]):
                 continue
         out.append(text[start : m.end()])

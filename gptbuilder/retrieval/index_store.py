@@ -26,11 +26,13 @@ class IndexStore:
         folder: Path | None,
         dim: int,
         new_index: Callable[[int], VectorIndex] = FaissIndex,
+        ann_threshold: int = 50_000,  # FaissIndex only: size from which search is approximate
     ) -> None:
         self._repo = repo
         self._folder = folder  # None: keep indexes in memory only (tests with fakes)
         self._dim = dim
         self._new_index = new_index
+        self._ann_threshold = ann_threshold
         self._indexes: dict[int, VectorIndex] = {}
         self._lock = threading.RLock()
 
@@ -48,10 +50,10 @@ class IndexStore:
         index: VectorIndex | None = None
         if path is not None and path.exists() and self._new_index is FaissIndex:
             try:
-                index = FaissIndex.load(path)
+                index = FaissIndex.load(path, self._ann_threshold)
             except Exception as err:  # damaged file: the database can rebuild it
                 log.warning("index %s unreadable (%r); rebuilding", path, err)
-        ids, _ = self._expected(assistant_id, with_vectors=False)
+        ids = self._repo.chunk_ids(self._repo.ready_document_ids(assistant_id))
         if index is not None and getattr(index, "dim", self._dim) == self._dim:
             if index.ids() == set(ids.tolist()):
                 return index
@@ -60,14 +62,14 @@ class IndexStore:
             )
         return self._rebuild(assistant_id)
 
-    def _expected(
-        self, assistant_id: int, with_vectors: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return self._repo.chunk_vectors(self._repo.ready_document_ids(assistant_id))
+    def _make(self) -> VectorIndex:
+        if self._new_index is FaissIndex:
+            return FaissIndex(self._dim, self._ann_threshold)
+        return self._new_index(self._dim)
 
     def _rebuild(self, assistant_id: int) -> VectorIndex:
-        ids, vectors = self._expected(assistant_id)
-        index = self._new_index(self._dim)
+        ids, vectors = self._repo.chunk_vectors(self._repo.ready_document_ids(assistant_id))
+        index = self._make()
         if len(ids):
             index.add(ids, vectors)
         self._save(assistant_id, index)

@@ -17,9 +17,10 @@ from typing import Any
 import gradio as gr
 
 from gptbuilder.backends.models import ModelChoice
+from gptbuilder.bundle.archive import looks_like_zip
 from gptbuilder.errors import GPTBuilderError
 from gptbuilder.personas.definition import MAX_STARTERS, make_draft, unique_name
-from gptbuilder.personas.share import export_json, parse_json
+from gptbuilder.personas.share import MAX_FILE_BYTES, export_json, parse_json
 from gptbuilder.services import Services
 from gptbuilder.types import Assistant, ChatMessage
 from gptbuilder.ui import flagged
@@ -201,7 +202,8 @@ class Handlers:
             self.s.library.delete_assistant(int(assistant_id))
         except GPTBuilderError as err:
             return [None, self.picker_update(None), notice(str(err), "error")]
-        return [None, self.picker_update(None), notice(f"Deleted “{name}”.", "ok")]
+        msg = notice(f"Deleted “{escape_untrusted(name)}”.", "ok")  # names may come from a file
+        return [None, self.picker_update(None), msg]
 
     # -- knowledge -----------------------------------------------------------------------------
 
@@ -388,21 +390,70 @@ class Handlers:
         path.write_text(export_json(a), encoding="utf-8")
         return [str(path), notice(f"Exported “{a.name}”. Download the file below.", "ok")]
 
-    def import_file(self, file: str | None) -> list[Any]:
-        """Returns: state, picker, notice."""
+    def export_bundle(self, assistant_id: int | None, include_index: bool = True) -> list[Any]:
+        """The whole assistant as one .gptb file. Returns: file to download, notice."""
+        if assistant_id is None:
+            return [None, notice("Choose an assistant to export.", "error")]
+        try:
+            a = self.s.repo.get_assistant(int(assistant_id))
+            folder = Path(tempfile.mkdtemp(prefix="gptb-export-"))
+            path = self.s.bundles.export(a.id, folder, bool(include_index))
+        except GPTBuilderError as err:
+            return [None, notice(escape_untrusted(str(err)), "error")]
+        except OSError:
+            log.exception("export failed")
+            return [None, notice("The file could not be written.", "error")]
+        ndocs = sum(d.status == "ready" for d in self.s.repo.list_documents(a.id))
+        what = "with its search index" if include_index else "without its search index"
+        msg = (
+            f"Exported “{escape_untrusted(a.name)}” and {ndocs} document(s), {what}. "
+            "Download the file below."
+        )
+        return [str(path), notice(msg, "ok")]
+
+    def import_file(self, file: str | None, progress: Any = None) -> list[Any]:
+        """Import a .gptb assistant file or a .json configuration, told apart by their
+        content, not their name. ``progress(fraction, desc=...)`` as gr.Progress takes it.
+
+        Returns: state, picker, notice."""
         if not file:
             return [gr.update(), gr.update(), ""]
+        path = Path(file if isinstance(file, str) else file.name)
+
+        def step(fraction: float, what: str) -> None:
+            if progress is not None:
+                progress(fraction, desc=what)
+
         try:
-            data = Path(file).read_bytes()
-            draft = parse_json(data)
-            name = unique_name(draft.name, self.s.repo.assistant_names())
-            a = self.s.repo.create_assistant(
-                make_draft(
-                    name, draft.description, draft.instructions, draft.starters, draft.temperature
+            with path.open("rb") as f:
+                head = f.read(MAX_FILE_BYTES + 1)
+            if looks_like_zip(head):
+                result = self.s.bundles.import_file(path, step)
+                a = result.assistant
+                msg = f"Imported “{escape_untrusted(a.name)}” with {result.documents} document(s)."
+                for count, what in [
+                    (result.vectors_imported, "came with their search index"),
+                    (result.already_indexed, "were already indexed here"),
+                ]:
+                    if count:
+                        who = "All" if count == result.documents else str(count)
+                        msg += f" {who} {what}."
+                msg += "".join(f"\n\n{escape_untrusted(n)}" for n in result.notes)
+            else:
+                draft = parse_json(head)
+                name = unique_name(draft.name, self.s.repo.assistant_names())
+                a = self.s.repo.create_assistant(
+                    make_draft(
+                        name,
+                        draft.description,
+                        draft.instructions,
+                        draft.starters,
+                        draft.temperature,
+                    )
                 )
-            )
+                msg = f"Imported as “{escape_untrusted(a.name)}”."
         except GPTBuilderError as err:
-            return [gr.update(), gr.update(), notice(str(err), "error")]
+            return [gr.update(), gr.update(), notice(escape_untrusted(str(err)), "error")]
         except OSError:
             return [gr.update(), gr.update(), notice("The file could not be read.", "error")]
-        return [a.id, self.picker_update(a.id), notice(f"Imported as “{a.name}”.", "ok")]
+        return [a.id, self.picker_update(a.id), notice(msg, "ok")]

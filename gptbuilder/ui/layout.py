@@ -10,6 +10,7 @@ from typing import Any
 from gptbuilder.personas.definition import MAX_STARTERS
 from gptbuilder.services import Services
 from gptbuilder.ui import flagged
+from gptbuilder.ui.gallery import Gallery, card_markdown
 from gptbuilder.ui.handlers import Handlers
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 CSS = """
 .gptb-notice p { margin: 0.2em 0; }
 .gptb-title h3 { margin-bottom: 0.1em; }
+.gallery-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px; }
+.gallery-card h3 { margin: 0 0 0.3em 0; overflow-wrap: anywhere; }
 """
 
 
@@ -26,10 +29,14 @@ def build_app(services: Services) -> Any:
     import gradio as gr
 
     h = Handlers(services)
+    g = Gallery(h)
 
     with gr.Blocks(title="GPT Builder", analytics_enabled=False) as app:
         current = gr.State(None)  # id of the assistant this browser tab works on
         upload_job = gr.State(None)  # id of this tab's running upload, for its cancel button
+        gallery_version = gr.State(0)  # bumped when assistants change, to redraw the cards
+        pending_delete = gr.State(None)  # id of the card whose delete awaits confirmation
+        active_tab = gr.State("gallery")  # which tab this browser tab shows
 
         with gr.Row():
             with gr.Column(scale=1, min_width=220):
@@ -37,11 +44,82 @@ def build_app(services: Services) -> Any:
                 picker = gr.Radio(
                     label="Your assistants", choices=h.assistant_choices(), elem_id="picker"
                 )
-                new_btn = gr.Button("＋ New assistant", variant="primary", elem_id="new-assistant")
+                new_btn = gr.Button("+ New assistant", variant="primary", elem_id="new-assistant")
             with gr.Column(scale=4):
                 status = gr.Markdown(elem_classes="gptb-notice", elem_id="notice")
-                with gr.Tabs(selected="chat") as tabs:
-                    with gr.Tab("Chat", id="chat"):
+                with gr.Tabs(selected="gallery") as tabs:
+                    with gr.Tab("Gallery", id="gallery") as gallery_tab:
+                        search = gr.Textbox(
+                            placeholder="Search assistants by name or description…",
+                            show_label=False,
+                            elem_id="gallery-search",
+                        )
+                        with gr.Row(visible=False, elem_id="gallery-confirm") as gallery_confirm:
+                            gallery_question = gr.Markdown()
+                            gallery_yes = gr.Button(
+                                "Yes, delete it", variant="stop", elem_id="gallery-delete-confirm"
+                            )
+                            gallery_no = gr.Button("Keep it", elem_id="gallery-delete-cancel")
+
+                        @gr.render(inputs=[search, gallery_version])
+                        def draw_cards(query: str | None, version: int | None) -> None:
+                            cards = g.cards(query)
+                            if not cards:
+                                gr.Markdown(g.empty_text(query), elem_id="gallery-empty")
+                                return
+                            with gr.Row(elem_id="gallery"):
+                                for c in cards:
+                                    draw_card(c)
+
+                        def draw_card(c: Any) -> None:
+                            with gr.Column(
+                                min_width=260,
+                                elem_classes="gallery-card",
+                                elem_id=f"gallery-card-{c.id}",
+                                key=f"card-{c.id}",
+                            ):
+                                gr.Markdown(card_markdown(c))
+                                with gr.Row():
+                                    opener = gr.Button(
+                                        "Open",
+                                        min_width=60,
+                                        variant="primary",
+                                        size="sm",
+                                        elem_id=f"gallery-open-{c.id}",
+                                        elem_classes="gallery-open",
+                                    )
+                                    copier = gr.Button(
+                                        "Duplicate",
+                                        min_width=60,
+                                        size="sm",
+                                        elem_id=f"gallery-duplicate-{c.id}",
+                                        elem_classes="gallery-duplicate",
+                                    )
+                                    deleter = gr.Button(
+                                        "Delete…",
+                                        min_width=60,
+                                        variant="stop",
+                                        size="sm",
+                                        elem_id=f"gallery-delete-{c.id}",
+                                        elem_classes="gallery-delete",
+                                    )
+                            opener.click(
+                                lambda aid=c.id: g.open(aid),
+                                None,
+                                [*screen, tabs, picker, active_tab],
+                            )
+                            copier.click(
+                                lambda v, aid=c.id: g.duplicate(aid, v),
+                                [gallery_version],
+                                [picker, status, gallery_version],
+                            )
+                            deleter.click(
+                                lambda aid=c.id: g.ask_delete(aid),
+                                None,
+                                [pending_delete, gallery_confirm, gallery_question],
+                            )
+
+                    with gr.Tab("Chat", id="chat") as chat_tab:
                         title = gr.Markdown(h.title(None), elem_classes="gptb-title")
                         chatbot = gr.Chatbot(
                             label="Conversation",
@@ -67,7 +145,7 @@ def build_app(services: Services) -> Any:
                             )
                             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                         clear = gr.Button("Clear conversation", size="sm")
-                    with gr.Tab("Configure", id="configure"):
+                    with gr.Tab("Configure", id="configure") as configure_tab:
                         name = gr.Textbox(label="Name", max_length=80, elem_id="name")
                         description = gr.Textbox(label="Description", lines=2, max_length=500)
                         instructions = gr.Textbox(
@@ -124,7 +202,7 @@ def build_app(services: Services) -> Any:
                             )
                             confirm = gr.Button("Yes, delete it", variant="stop")
                             cancel = gr.Button("Keep it")
-                    with gr.Tab("Knowledge", id="knowledge"):
+                    with gr.Tab("Knowledge", id="knowledge") as knowledge_tab:
                         upload = gr.File(
                             label="Add documents (PDF, TXT, Markdown)",
                             file_count="multiple",
@@ -180,16 +258,32 @@ def build_app(services: Services) -> Any:
                                 "Exclude from answers", variant="stop", elem_id="exclude-flagged"
                             )
                             keep_flagged = gr.Button("Keep as data", elem_id="keep-flagged")
-                    with gr.Tab("Share", id="share"):
+                    with gr.Tab("Share", id="share") as share_tab:
                         gr.Markdown(
-                            "Share an assistant's configuration (name, description, "
-                            "instructions, starters, temperature) as a file."
+                            "Export the whole assistant (configuration and documents) as one "
+                            "**.gptb** file, or only its configuration (name, description, "
+                            "instructions, starters, temperature) as **.json**."
                         )
-                        export_btn = gr.Button("Export configuration", elem_id="export")
-                        export_file = gr.File(label="Exported file", interactive=False)
+                        include_index = gr.Checkbox(
+                            value=True,
+                            label="Include the search index",
+                            info="A larger file that imports faster where the same embedding "
+                            "model and passage settings are used.",
+                            elem_id="include-index",
+                        )
+                        with gr.Row():
+                            export_gptb = gr.Button(
+                                "Export assistant (.gptb)", variant="primary", elem_id="export-gptb"
+                            )
+                            export_btn = gr.Button(
+                                "Export configuration only (.json)", elem_id="export"
+                            )
+                        export_file = gr.File(
+                            label="Exported file", interactive=False, elem_id="export-file"
+                        )
                         import_file = gr.File(
-                            label="Import an assistant file (.json)",
-                            file_types=[".json"],
+                            label="Import an assistant (.gptb or .json)",
+                            file_types=[".gptb", ".json"],
                             type="filepath",
                             elem_id="import",
                         )
@@ -214,30 +308,54 @@ def build_app(services: Services) -> Any:
 
         flag_view = [flag_summary, flags, flag_pick]
         picker.input(open_, [picker], screen).then(h.flag_view, [current], flag_view)
+        # Picking an assistant while the gallery shows goes to its chat, like its Open button.
+        picker.input(g.leave_gallery, [active_tab], [tabs, active_tab])
+        for tab, tab_id in [
+            (gallery_tab, "gallery"),
+            (chat_tab, "chat"),
+            (configure_tab, "configure"),
+            (knowledge_tab, "knowledge"),
+            (share_tab, "share"),
+        ]:
+            tab.select(lambda tab_id=tab_id: tab_id, None, [active_tab])
+        knowledge_tab.select(h.flag_view, [current], flag_view)
         app.load(lambda: gr.update(choices=h.assistant_choices()), None, [picker])
+
+        def bump(version: int | None) -> int:
+            return (version or 0) + 1
+
+        redraw = {"fn": bump, "inputs": [gallery_version], "outputs": [gallery_version]}
 
         def new() -> list[Any]:
             return [
                 *h.new_assistant(),
-                gr.Tabs(selected="configure"),
+                *g.switch_to("configure"),
                 gr.update(value=None),
                 *h.model_values(None),
             ]
 
-        new_btn.click(new, None, [current, *config, status, tabs, picker, *model_config]).then(
-            h.flag_view, [current], flag_view
-        )
+        new_btn.click(
+            new, None, [current, *config, status, tabs, active_tab, picker, *model_config]
+        ).then(h.flag_view, [current], flag_view)
 
         save.click(
             h.save_assistant, [current, *config, *model_config], [current, picker, status]
-        ).then(lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen)
+        ).then(
+            lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen
+        ).then(**redraw)
         delete.click(lambda: gr.update(visible=True), None, [confirm_row])
         cancel.click(lambda: gr.update(visible=False), None, [confirm_row])
         confirm.click(h.delete_assistant, [current], [current, picker, status]).then(
             lambda note: [*h.open_assistant(None)[:-1], note, gr.update(visible=False)],
             [status],
             [*screen, confirm_row],
-        ).then(h.flag_view, [current], flag_view)
+        ).then(**redraw).then(h.flag_view, [current], flag_view)
+        gallery_yes.click(
+            g.delete,
+            [pending_delete, current, gallery_version],
+            [current, picker, status, gallery_confirm, pending_delete, gallery_version],
+        ).then(g.screen_after_delete, [current, status], screen)
+        gallery_no.click(g.cancel_delete, None, [pending_delete, gallery_confirm])
 
         def upload_(
             aid: int | None,
@@ -255,7 +373,7 @@ def build_app(services: Services) -> Any:
             lambda aid: h.title(h.s.repo.get_assistant(aid)) if aid else h.title(None),
             [current],
             [title],
-        ).then(h.flag_view, [current], flag_view)
+        ).then(**redraw).then(h.flag_view, [current], flag_view)
         cancel_upload.click(h.cancel_upload, [upload_job], [status])
         remove.click(h.remove_document, [current, doc_pick], [status, docs, doc_pick]).then(
             h.flag_view, [current], flag_view
@@ -272,18 +390,30 @@ def build_app(services: Services) -> Any:
         )
 
         ask = {"fn": h.chat, "inputs": [current, question, chatbot], "outputs": [chatbot, question]}
-        send.click(**ask)
-        question.submit(**ask)
+        send.click(**ask).then(**redraw)  # "last used" changed
+        question.submit(**ask).then(**redraw)
         for btn in starters:
-            btn.click(h.chat, [current, btn, chatbot], [chatbot, question])
+            btn.click(h.chat, [current, btn, chatbot], [chatbot, question]).then(**redraw)
         clear.click(h.clear_chat, [current], [chatbot])
         chatbot.clear(h.clear_chat, [current], [chatbot])  # the chat's own trash button
 
         export_btn.click(h.export, [current], [export_file, status])
-        import_file.upload(h.import_file, [import_file], [current, picker, status]).then(
+        export_gptb.click(h.export_bundle, [current, include_index], [export_file, status])
+
+        def import_(
+            file: str | None,
+            progress=gr.Progress(),  # noqa: B008 (Gradio fills it in)
+        ) -> list[Any]:
+            return h.import_file(file, progress)
+
+        import_file.upload(
+            import_, [import_file], [current, picker, status], show_progress_on=[import_file]
+        ).then(
             lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen
-        ).then(lambda: [None, gr.Tabs(selected="chat")], None, [import_file, tabs]).then(
-            h.flag_view, [current], flag_view
-        )
+        ).then(
+            lambda note: [None, *g.switch_to("chat" if "✅" in note else "share")],
+            [status],
+            [import_file, tabs, active_tab],
+        ).then(**redraw).then(h.flag_view, [current], flag_view)
 
     return app

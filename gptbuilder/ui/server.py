@@ -190,7 +190,7 @@ def create_server(services: Services, blocks: Any) -> Any:
         server_port=s.port,
         footer_links=[],
         show_error=False,
-        max_file_size=f"{s.max_upload_mb}mb",
+        max_file_size=f"{max(s.max_upload_mb, s.bundle_max_mb)}mb",
         css=CSS,
     )
 

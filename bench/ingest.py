@@ -1,0 +1,170 @@
+"""Benchmark of ingestion: how fast files go in, and what the pipeline costs beyond embedding.
+
+In one run, on the shared PDF corpus and on SciFact abstracts (grouped 100 per Markdown file,
+as a user would upload reports rather than 5,000 one-paragraph files):
+
+- pages/s and chunks/s of the whole pipeline (sniff, read in a child process, chunk, embed,
+  store in SQLite, add to FAISS and BM25), through ``Library.add_file`` as the app does it;
+- the raw embedding throughput of the same model on the same chunks (one ``embed`` call);
+- pipeline overhead = pipeline time / raw embedding time - 1 (target <= 15 %);
+- peak memory (RSS high-water mark of this process and of the reader child processes);
+- a 500-page PDF (shared PDFs' pages repeated) for bounded memory.
+
+    python -m bench.ingest [--scifact-limit 2000] [--skip-big]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from gptbuilder.config import Settings
+from gptbuilder.errors import GPTBuilderError
+from gptbuilder.services import Services
+from gptbuilder.types import AssistantDraft
+
+log = logging.getLogger("bench.ingest")
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("GPTB_TEST_DATA", ROOT.parent / "shared" / "data"))
+RESULTS = ROOT / "bench" / "results"
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """High-water marks (MB) of this process and of its finished children."""
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return me, kids
+
+
+def ingest(services: Services, name: str, files: list[Path]) -> dict:
+    """Add ``files`` to a new assistant; time it; then time raw embedding of its chunks."""
+    a = services.repo.create_assistant(AssistantDraft(name=name))
+    pages = chunks = failed = 0
+    t0 = time.perf_counter()
+    for i, f in enumerate(files, 1):
+        try:
+            doc = services.library.add_file(a.id, f, f.name).document
+            pages += doc.pages
+            chunks += doc.chunks
+        except GPTBuilderError as err:
+            failed += 1
+            log.info("  %s: %s", f.name, err)
+        if i % 10 == 0 or i == len(files):
+            el = time.perf_counter() - t0
+            log.info("%s: %d/%d files, %.0f s, about %.0f s left", name, i, len(files), el,
+                     el / i * (len(files) - i))
+    pipeline_s = time.perf_counter() - t0
+    ids = services.repo.ready_document_ids(a.id)
+    _, texts = services.repo.chunk_texts(ids)
+    t1 = time.perf_counter()
+    services.embedder.embed(texts)
+    embed_s = time.perf_counter() - t1
+    me, kids = peak_rss_mb()
+    return {
+        "files": len(files),
+        "failed": failed,
+        "pages": pages,
+        "chunks": chunks,
+        "pipeline_s": round(pipeline_s, 2),
+        "pages_per_s": round(pages / pipeline_s, 2),
+        "chunks_per_s": round(chunks / pipeline_s, 2),
+        "raw_embed_s": round(embed_s, 2),
+        "raw_embed_chunks_per_s": round(len(texts) / embed_s, 2) if embed_s else None,
+        "overhead": round(pipeline_s / embed_s - 1, 3) if embed_s else None,
+        "peak_rss_mb": round(me),
+        "peak_child_rss_mb": round(kids),
+    }
+
+
+def scifact_files(folder: Path, limit: int, per_file: int = 100) -> list[Path]:
+    rows = []
+    with open(DATA / "scifact" / "corpus.jsonl") as fh:
+        for line in fh:
+            rows.append(json.loads(line))
+            if len(rows) >= limit:
+                break
+    files = []
+    for start in range(0, len(rows), per_file):
+        part = rows[start : start + per_file]
+        text = "\n\n".join(f"## {r.get('title') or r['_id']}\n\n{r['text']}" for r in part)
+        path = folder / f"scifact-{start // per_file:03d}.md"
+        path.write_text(text)
+        files.append(path)
+    return files
+
+
+def big_pdf(folder: Path, pages: int = 500) -> Path:
+    """A ``pages``-page PDF made of the shared PDFs' text pages, repeated."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    sources = sorted((DATA / "pdfs").rglob("*.pdf"))
+    while len(writer.pages) < pages:
+        for src in sources:
+            try:
+                reader = PdfReader(src)
+                if reader.is_encrypted:
+                    continue
+                for page in reader.pages[:20]:
+                    if len(writer.pages) >= pages:
+                        break
+                    if (page.extract_text() or "").strip():
+                        writer.add_page(page)
+            except Exception:  # noqa: BLE001 - damaged samples are skipped
+                continue
+            if len(writer.pages) >= pages:
+                break
+    path = folder / "big-500-pages.pdf"
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scifact-limit", type=int, default=2000, help="abstracts to ingest")
+    ap.add_argument("--skip-big", action="store_true", help="skip the 500-page PDF")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("gptbuilder").setLevel(logging.WARNING)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results: dict = {"cpu_cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        settings = Settings(_env_file=None, data_dir=work / "data")  # type: ignore[call-arg]
+        services = Services.build(settings)
+        services.embedder.embed(["warm up"])
+        pdfs = sorted((DATA / "pdfs").rglob("*.pdf"))
+        log.info("shared PDFs: %d files", len(pdfs))
+        results["shared_pdfs"] = ingest(services, "PDFs", pdfs)
+        (work / "sci").mkdir()
+        results["scifact"] = ingest(
+            services, "SciFact", scifact_files(work / "sci", args.scifact_limit)
+        )
+        if not args.skip_big:
+            before = peak_rss_mb()
+            path = big_pdf(work)
+            results["pdf_500_pages"] = {
+                **ingest(services, "Big", [path]),
+                "rss_before_mb": round(before[0]),
+            }
+        services.close()
+    (RESULTS / "ingest.json").write_text(json.dumps(results, indent=1))
+    keys = ["files", "failed", "pages", "chunks", "pages_per_s", "chunks_per_s",
+            "raw_embed_chunks_per_s", "overhead", "peak_rss_mb", "peak_child_rss_mb"]
+    md = ["| corpus | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for name, r in results.items():
+        if isinstance(r, dict):
+            md.append(f"| {name} | " + " | ".join(str(r.get(k)) for k in keys) + " |")
+    (RESULTS / "ingest.md").write_text("\n".join(md) + "\n")
+    log.info("results:\n%s", "\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""An assistant as one .gptb file: manifest schema, safe archive reading, export and import."""

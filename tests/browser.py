@@ -1,0 +1,72 @@
+"""Headless Chromium (Debian's) driven by Playwright against the real app, offline.
+
+Every request the page makes goes through ``Guard``: requests to the app are let through,
+anything else is aborted and recorded, so a test can assert the page never talked to another
+host.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def need_chromium() -> None:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (make system-deps)")
+    pytest.importorskip("playwright.sync_api")
+
+
+class Guard:
+    """Routes every request: the app's own origin passes, everything else is aborted."""
+
+    def __init__(self, app_url: str) -> None:
+        self.origin = urlparse(app_url).netloc
+        self.blocked: list[str] = []
+
+    def __call__(self, route, request) -> None:  # type: ignore[no-untyped-def]
+        url = urlparse(request.url)
+        if url.scheme in ("data", "blob") or url.netloc == self.origin:
+            route.continue_()
+        else:
+            self.blocked.append(request.url)
+            route.abort()
+
+
+@contextmanager
+def browser_page(app_url: str) -> Iterator[tuple[object, Guard]]:
+    from playwright.sync_api import sync_playwright
+
+    guard = Guard(app_url)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.route("**/*", guard)
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            yield page, guard
+        finally:
+            browser.close()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
