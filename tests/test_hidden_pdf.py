@@ -133,6 +133,9 @@ def test_flagged_passages_can_be_excluded_and_kept_again(tmp_path):
         assert services.repo.list_flags(a.id)[0].excluded
         services.indexes.reconcile(a.id)  # a rebuilt index agrees with the database
         assert flag.chunk_id not in services.indexes.get(a.id).ids()
+        # Nor does the keyword (BM25) index find it.
+        found = [cid for cid, _ in services.keywords.search(a.id, "ignore previous", 10)]
+        assert flag.chunk_id not in found
 
         assert services.library.set_excluded([flag.chunk_id], False) == 1
         assert any("Ignore previous" in t for t in texts(a.id))
