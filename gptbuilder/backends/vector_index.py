@@ -179,7 +179,8 @@ class FaissIndex:
             return []
         q = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         scores, ids = self._index.search(q, min(k, self._index.ntotal))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+        found = ids[0] != -1  # IVF: fewer than k in the clusters searched
+        return list(zip(ids[0][found].tolist(), scores[0][found].tolist(), strict=True))
 
     def ids(self) -> set[int]:
         import faiss
