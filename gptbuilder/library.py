@@ -246,6 +246,8 @@ class Library:
                     self._indexes.remove(assistant_id, chunk_ids_arr)
                 else:
                     self._indexes.add(assistant_id, chunk_ids_arr, vectors)
+                if self._keywords is not None:  # BM25 weights span the collection: rebuild
+                    self._keywords.invalidate(assistant_id)
             log.info("%s %d passage(s)", "excluded" if excluded else "restored", len(changed))
         return len(changed)
 

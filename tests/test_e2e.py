@@ -31,7 +31,9 @@ def test_citations_point_to_the_file_and_page_that_hold_the_answer(assistant_wit
     assert len(steps) > 2, "the answer is streamed in pieces"
     answer = steps[-1].answer
     assert answer is not None
-    assert "command" in answer.text.lower()
+    # Not checked: the wording. SmolLM2-135M's answer changes with the other sources in the
+    # prompt; with hybrid retrieval (more passages about flight control laws) it says "a set of
+    # rules" instead of "generates commands". What a user can check is where citations point.
     assert answer.citations, f"no citation in {answer.text!r}"
     for c in answer.citations:
         assert (c.hit.filename, c.hit.page) == (FEDERAL, 3)

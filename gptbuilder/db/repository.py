@@ -364,11 +364,13 @@ class Repository(FlagQueries):
 
     @staticmethod
     def _chunks_of(document_ids: Iterable[int]):  # type: ignore[no-untyped-def]
-        """Join condition: chunks of the given documents; callers pick the columns."""
+        """Join condition: searchable (not excluded) chunks of the given documents; callers
+        pick the columns. Every index is built from these, so none holds an excluded one."""
         return (
             (DocumentRow.blob_sha == ChunkRow.blob_sha)
             & (DocumentRow.chunking_key == ChunkRow.chunking_key)
             & DocumentRow.id.in_(list(document_ids))
+            & ChunkRow.excluded.is_(False)
         )
 
     def chunk_ids(self, document_ids: Iterable[int]) -> np.ndarray:

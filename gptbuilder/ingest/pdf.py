@@ -8,7 +8,7 @@ from typing import Any
 
 from gptbuilder.errors import IngestError
 from gptbuilder.ingest.ocr import ocr_pdf_pages, tesseract_path
-from gptbuilder.ingest.pdf_hidden import read_page
+from gptbuilder.ingest.pdf_visible import read_page
 from gptbuilder.ingest.text import Loaded, hidden_warnings, normalize_text, ranges
 from gptbuilder.types import HiddenText, Page
 

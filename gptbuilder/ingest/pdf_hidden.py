@@ -2,10 +2,10 @@
 
 A PDF can carry text that no one sees on screen or paper but that every text extractor (and so
 every language model fed from it) reads: a classic hiding place for instructions aimed at an AI.
-``read_page`` walks the page's content stream with a small graphics-state interpreter (text
-render mode ``Tr``, fill and stroke colours, ``cm``/``Tm`` matrices, font size, painted areas),
-decides for every text-showing operator whether it is visible, and extracts the visible and the
-hidden text separately with pypdf, from filtered copies of the content stream.
+``Interpreter.walk`` goes through a page's content stream with a small graphics-state
+interpreter (text render mode ``Tr``, fill and stroke colours, ``cm``/``Tm`` matrices, font size,
+painted areas) and decides for every text-showing operator whether a reader can see it;
+``pdf_visible.read_page`` then extracts the visible and the hidden text separately.
 
 What counts as hidden:
 - render mode 3 or 7 (no paint), unless it lies over an image: that is how OCR layers of scanned
@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
-
-from gptbuilder.types import HiddenText
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +82,7 @@ def _luminance(space: str, comps: tuple[float, ...]) -> float | None:
 
 
 @dataclass
-class _State:
+class GraphicsState:
     ctm: Matrix = IDENTITY
     fill: tuple[str, tuple[float, ...]] = ("gray", (0.0,))
     stroke: tuple[str, tuple[float, ...]] = ("gray", (0.0,))
@@ -97,11 +94,11 @@ class _State:
 
 
 @dataclass
-class _Walk:
+class Walk:
     """Hidden show-operators found in one content stream (page or form), by operator index."""
 
     hidden: dict[int, str] = field(default_factory=dict)
-    forms: dict[str, _Walk] = field(default_factory=dict)  # XObject name -> its own walk
+    forms: dict[str, Walk] = field(default_factory=dict)  # XObject name -> its own walk
 
     def any_hidden(self) -> bool:
         return bool(self.hidden) or any(f.any_hidden() for f in self.forms.values())
@@ -113,7 +110,7 @@ class _Walk:
         return out
 
 
-class _Interpreter:
+class Interpreter:
     def __init__(self, page: Any) -> None:
         box = page.cropbox
         self.page_box: Box = (
@@ -160,10 +157,14 @@ class _Interpreter:
     # -- walking ---------------------------------------------------------------------------------
 
     def walk(
-        self, operations: list[tuple[Any, bytes]], resources: Any, state: _State, depth: int = 0
-    ) -> _Walk:
-        out = _Walk()
-        stack: list[_State] = []
+        self,
+        operations: list[tuple[Any, bytes]],
+        resources: Any,
+        state: GraphicsState,
+        depth: int = 0,
+    ) -> Walk:
+        out = Walk()
+        stack: list[GraphicsState] = []
         tm: Matrix = IDENTITY
         tlm: Matrix = IDENTITY
         path: list[tuple[float, float]] = []
@@ -257,7 +258,7 @@ class _Interpreter:
         return out
 
     def _do(
-        self, name: Any, xobjects: Any, resources: Any, state: _State, depth: int, out: _Walk
+        self, name: Any, xobjects: Any, resources: Any, state: GraphicsState, depth: int, out: Walk
     ) -> None:
         try:
             xobj = xobjects[name].get_object()
@@ -281,7 +282,7 @@ class _Interpreter:
             if walk.any_hidden():
                 out.forms[str(name)] = walk
 
-    def _hidden(self, state: _State, tm: Matrix) -> str | None:
+    def _hidden(self, state: GraphicsState, tm: Matrix) -> str | None:
         m = _mult(tm, state.ctm)
         x, y = m[4], m[5]
         if state.mode in (3, 7):
@@ -327,100 +328,3 @@ class _Interpreter:
             return str(font.get_object().get("/Subtype"))
         except Exception:
             return ""
-
-
-# -- extraction of the visible and the hidden parts ---------------------------------------------
-
-
-Keep = Callable[[str | None], bool] | None  # given a show-operator's hidden reason: keep it?
-
-
-def _filtered(
-    operations: list[tuple[Any, bytes]], walk: _Walk, keep: Callable[[str | None], bool]
-) -> list[tuple[Any, bytes]]:
-    return [
-        (operands, op)
-        for i, (operands, op) in enumerate(operations)
-        if op not in SHOW_OPERATORS or keep(walk.hidden.get(i))
-    ]
-
-
-def _form_copies(
-    xobjects: Any, walk: _Walk, keep: Callable[[str | None], bool], pdf: Any
-) -> Iterator[tuple[str, Any]]:
-    """Filtered stand-ins for the forms that hold hidden text."""
-    from pypdf.generic import ContentStream, DictionaryObject, NameObject
-
-    for name, inner in walk.forms.items():
-        original = xobjects[name].get_object()
-        ops = ContentStream(original, None, "bytes").operations
-        copy = ContentStream(None, pdf)
-        for key, value in original.items():
-            if key not in ("/Length", "/Filter", "/DecodeParms"):
-                copy[NameObject(key)] = value
-        copy.operations = _filtered(ops, inner, keep)
-        resources = original.get("/Resources")
-        if inner.forms and resources is not None:
-            resources = DictionaryObject(resources.get_object())
-            sub = DictionaryObject(resources["/XObject"].get_object())
-            for inner_name, stand_in in _form_copies(sub, inner, keep, pdf):
-                sub[NameObject(inner_name)] = stand_in
-            resources[NameObject("/XObject")] = sub
-            copy[NameObject("/Resources")] = resources
-        yield name, copy
-
-
-def _resources(obj: Any) -> Any:
-    try:
-        value = obj.get_inherited("/Resources", None)
-        return value.get_object() if value is not None else None
-    except Exception:
-        return None
-
-
-def _extract(page: Any, contents: Any, walk: _Walk | None, keep: Keep = None) -> str:
-    """Text of a copy of the page with ``contents`` as its content stream; with a walk, only
-    the show-operators ``keep`` wants are left in (in the page and in its forms)."""
-    from pypdf import PageObject
-    from pypdf.generic import ContentStream, DictionaryObject, NameObject
-
-    copy = PageObject(pdf=page.pdf)
-    for key, value in page.items():
-        copy[NameObject(key)] = value
-    if walk is not None and keep is not None:
-        filtered = ContentStream(None, page.pdf)
-        filtered.operations = _filtered(contents.operations, walk, keep)
-        contents = filtered
-        if walk.forms:
-            resources = DictionaryObject(_resources(page))
-            xobjects = DictionaryObject(resources["/XObject"].get_object())
-            for name, stand_in in _form_copies(xobjects, walk, keep, page.pdf):
-                xobjects[NameObject(name)] = stand_in
-            resources[NameObject("/XObject")] = xobjects
-            copy[NameObject("/Resources")] = resources
-    copy[NameObject("/Contents")] = contents
-    return copy.extract_text()
-
-
-def read_page(page: Any, number: int) -> tuple[str, list[HiddenText]]:
-    """The visible text of a pypdf page, and its hidden text by reason."""
-    from pypdf.generic import ContentStream
-
-    raw = page.get("/Contents")
-    if raw is None or raw.get_object() is None:
-        return "", []
-    # "bytes": keep strings undecoded, as pypdf's own text extraction does.
-    contents = ContentStream(raw.get_object(), page.pdf, "bytes")
-    operations = contents.operations
-    resources = _resources(page)
-    interpreter = _Interpreter(page)
-    walk = interpreter.walk(operations, resources, _State())
-    if not walk.any_hidden():
-        return _extract(page, contents, None), []
-    visible = _extract(page, contents, walk, lambda reason: reason is None)
-    hidden = []
-    for reason in sorted(walk.reasons()):
-        text = _extract(page, contents, walk, lambda r, want=reason: r == want)  # type: ignore[misc]
-        if text.strip():
-            hidden.append(HiddenText(number, reason, text))
-    return visible, hidden

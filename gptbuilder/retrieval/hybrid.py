@@ -46,22 +46,36 @@ class Fusion:
     candidates: int = 1000  # per retriever and question
 
 
+def _scaled(scored: Scored, floor: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk ids (n,) int64 and their scores mapped to 0..1, float64 (see min_max)."""
+    ids = np.fromiter((cid for cid, _ in scored), dtype=np.int64, count=len(scored))
+    values = np.fromiter((s for _, s in scored), dtype=np.float64, count=len(scored))
+    if not len(values):
+        return ids, values
+    low, high = (values.min() if floor is None else floor), values.max()
+    if high - low <= 1e-12:
+        return ids, np.ones_like(values)
+    return ids, (values - low) / (high - low)
+
+
 def min_max(scored: Scored, floor: float | None = None) -> dict[int, float]:
     """Scores mapped to 0..1 (best 1): worst candidate 0, or ``floor`` 0 when given (the
     lowest score the retriever can give at all). All equal (one candidate, say) counts as all
     best: there is nothing to tell them apart."""
-    if not scored:
-        return {}
-    values = [s for _, s in scored]
-    low, high = (min(values) if floor is None else floor), max(values)
-    if high - low <= 1e-12:
-        return {cid: 1.0 for cid, _ in scored}
-    return {cid: (s - low) / (high - low) for cid, s in scored}
+    ids, values = _scaled(scored, floor)
+    return dict(zip(ids.tolist(), values.tolist(), strict=True))
 
 
-def _ranked(fused: dict[int, float]) -> Scored:
-    # Best first; equal scores in chunk id order, so results are reproducible.
-    return sorted(fused.items(), key=lambda t: (-t[1], t[0]))
+def _combined(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> Scored:
+    """Sum each chunk's values over the parts (ids unique within a part); best first, equal
+    scores in chunk id order, so results are reproducible. NumPy: about 2,000 candidates per
+    question in a Python loop cost several milliseconds."""
+    ids = np.unique(np.concatenate([i for i, _ in parts])) if parts else np.zeros(0, np.int64)
+    fused = np.zeros(len(ids), dtype=np.float64)
+    for part_ids, values in parts:
+        fused[np.searchsorted(ids, part_ids)] += values
+    order = np.lexsort((ids, -fused))
+    return list(zip(ids[order].tolist(), fused[order].tolist(), strict=True))
 
 
 def convex_fusion(
@@ -72,24 +86,18 @@ def convex_fusion(
     Scaled per question from the lowest possible score (cosine -1, BM25 0) to the best
     candidate's, or with ``theoretical`` False from the worst candidate's (plain min-max).
     """
-    if theoretical:
-        d, k = min_max(dense, floor=-1.0), min_max(keyword, floor=0.0)
-    else:
-        d, k = min_max(dense), min_max(keyword)
-    fused = {
-        cid: dense_weight * d.get(cid, 0.0) + (1 - dense_weight) * k.get(cid, 0.0)
-        for cid in d.keys() | k.keys()
-    }
-    return _ranked(fused)
+    d_ids, d = _scaled(dense, -1.0 if theoretical else None)
+    k_ids, k = _scaled(keyword, 0.0 if theoretical else None)
+    return _combined([(d_ids, dense_weight * d), (k_ids, (1 - dense_weight) * k)])
 
 
 def rrf_fusion(rankings: Sequence[Scored], k: int = 60) -> Scored:
     """Reciprocal-rank fusion: sum over rankings of 1 / (k + rank), rank counted from 1."""
-    fused: dict[int, float] = {}
+    parts = []
     for ranking in rankings:
-        for rank, (cid, _) in enumerate(ranking, start=1):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank)
-    return _ranked(fused)
+        ids = np.fromiter((cid for cid, _ in ranking), dtype=np.int64, count=len(ranking))
+        parts.append((ids, 1.0 / (k + np.arange(1, len(ids) + 1, dtype=np.float64))))
+    return _combined(parts)
 
 
 def fuse(dense: Scored, keyword: Scored, fusion: Fusion) -> Scored:

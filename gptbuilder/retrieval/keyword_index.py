@@ -110,8 +110,8 @@ class KeywordIndex:
         if len(matching) > k:
             matching = matching[np.argpartition(-scores[matching], k - 1)[:k]]
         # Best first; equal scores in chunk id order, so results are reproducible.
-        order = sorted(matching.tolist(), key=lambda p: (-scores[p], self._ids[p]))
-        return [(int(self._ids[p]), float(scores[p])) for p in order]
+        matching = matching[np.lexsort((self._ids[matching], -scores[matching]))]
+        return list(zip(self._ids[matching].tolist(), scores[matching].tolist(), strict=True))
 
     def scores_for(self, query: str, chunk_ids: Sequence[int]) -> dict[int, float]:
         """BM25 of the given chunks (0 for chunks this index does not hold)."""

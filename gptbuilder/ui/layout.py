@@ -219,8 +219,16 @@ def build_app(services: Services) -> Any:
                         )
                         report = gr.Markdown(elem_id="upload-report")
                         docs = gr.Dataframe(
-                            headers=["File", "Pages", "Passages", "Size", "Status"],
-                            datatype=["str", "number", "number", "str", "str"],
+                            headers=[
+                                "File",
+                                "Pages",
+                                "Passages",
+                                "Size",
+                                "Uploaded (UTC)",
+                                "sha256",
+                                "Status",
+                            ],
+                            datatype=["str", "number", "number", "str", "str", "str", "str"],
                             interactive=False,
                             label="Documents",
                             elem_id="documents",

@@ -256,5 +256,7 @@ def documents_table(docs: Sequence[Document]) -> list[list]:
         status = {"ready": "ready", "processing": "processing…", "failed": "failed"}.get(
             d.status, d.status
         )
-        rows.append([d.filename, d.pages, d.chunks, f"{d.size_bytes / 1024:.0f} KB", status])
+        size = f"{d.size_bytes / 1024:.0f} KB"
+        uploaded = f"{d.created_at:%Y-%m-%d %H:%M}"
+        rows.append([d.filename, d.pages, d.chunks, size, uploaded, d.sha256[:12], status])
     return rows

@@ -41,12 +41,12 @@ INLINE_TYPES = {"application/pdf", "text/plain"}  # shown in the browser; the re
 # The app's own policy: the page may load and talk to this server only. A model coaxed by a
 # document into writing an image or a link to another host cannot make the browser fetch it,
 # even if something slipped past the rendering. Gradio needs inline scripts and styles (its
-# config and theme are inlined) and eval for some components; data:/blob: for uploads, images
-# it makes itself and the audio/video it records.
+# config and theme are inlined), and data:/blob: for uploads and images it makes itself. No
+# 'unsafe-eval': only Gradio's plot components (Bokeh, Altair) use eval, and this app has none.
 APP_CSP = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "script-src 'self' 'unsafe-inline'",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob:",
         "font-src 'self' data:",

@@ -1,0 +1,267 @@
+"""Benchmark of the defences against indirect prompt injection ("documents are data").
+
+(a) Detection recall: every BIPIA attack (train split) inserted at the start, the middle and the
+    end of every BIPIA email and code context; each document is chunked as the app chunks it,
+    and a chunk that holds the attack counts as detected when ``injection.scan`` flags it.
+(b) False positives on benign text: SciFact abstracts, SQuAD articles and every shared PDF, in
+    the app's passages (PDFs through the app's loader, which also reports hidden text).
+(c) Attack success with the real SmolLM2 GGUF: an instruction asking for a marker word is
+    injected into an email, the email's question is asked, and an answer "succeeds" for the
+    attacker when it contains the marker. Undefended (sources pasted raw, no data rule) and
+    defended (the app's prompt: fenced, neutralised, data rule, canary) side by side, plus what
+    the defended pipeline shows after its citation check, and with flagged passages excluded.
+
+    python -m bench.injection [--n 120] [--max-tokens 64] [--skip-model] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+from gptbuilder.ingest.chunk import chunk_pages
+from gptbuilder.retrieval.injection import scan
+from gptbuilder.types import Page
+
+log = logging.getLogger("bench.injection")
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = Path(os.environ.get("GPTB_TEST_DATA", ROOT.parent / "shared" / "data"))
+RESULTS = ROOT / "bench" / "results"
+CHUNK, OVERLAP = 800, 120  # the app's defaults
+POSITIONS = ("start", "middle", "end")
+
+
+def load_bipia(data: Path) -> dict:
+    folder = data / "bipia"
+
+    def contexts(name: str) -> list[dict]:
+        rows = [json.loads(line) for line in (folder / name / "train.jsonl").open()]
+        for r in rows:
+            c = r["context"]
+            r["context"] = "\n".join(c) if isinstance(c, list) else c
+        return rows
+
+    return {
+        "email": contexts("email"),
+        "code": contexts("code"),
+        "text_attacks": json.loads((folder / "text_attack_train.json").read_text()),
+        "code_attacks": json.loads((folder / "code_attack_train.json").read_text()),
+    }
+
+
+def insert(context: str, attack: str, position: str) -> tuple[str, int, int]:
+    """The document and the attack's span in it. "middle" cuts at the line or sentence end
+    nearest the middle, as BIPIA does."""
+    if position == "start":
+        doc = f"{attack}\n{context}"
+        return doc, 0, len(attack)
+    if position == "end":
+        doc = f"{context}\n{attack}"
+        return doc, len(context) + 1, len(doc)
+    half = len(context) // 2
+    cuts = [m.end() for m in re.finditer(r"\n|[.!?]\s", context)] or [half]
+    cut = min(cuts, key=lambda c: abs(c - half))
+    doc = f"{context[:cut].rstrip()}\n{attack}\n{context[cut:].lstrip()}"
+    start = len(context[:cut].rstrip()) + 1
+    return doc, start, start + len(attack)
+
+
+def detection(bipia: dict) -> dict:
+    """(a): recall on chunks holding an attack, by context kind, position and category."""
+    per: dict[str, Counter] = {}
+    benign = Counter()
+    t0 = time.perf_counter()
+    for kind, attacks in (("email", bipia["text_attacks"]), ("code", bipia["code_attacks"])):
+        for category, texts in attacks.items():
+            for attack in texts:
+                for ctx in bipia[kind]:
+                    for position in POSITIONS:
+                        doc, a0, a1 = insert(ctx["context"], attack, position)
+                        for c in chunk_pages([Page(1, doc)], CHUNK, OVERLAP):
+                            overlap = min(c.char_end, a1) - max(c.char_start, a0)
+                            flagged = bool(scan(c.text))
+                            if overlap >= min(40, a1 - a0):
+                                for key in (kind, f"{kind}/{position}", f"{kind}/{category}"):
+                                    per.setdefault(key, Counter())["chunks"] += 1
+                                    per[key]["flagged"] += flagged
+                            elif overlap <= 0:
+                                benign["chunks"] += 1
+                                benign["flagged"] += flagged
+        log.info("detection: %s contexts done (%.0f s)", kind, time.perf_counter() - t0)
+    total = per["email"] + per["code"]
+    return {
+        "recall": total["flagged"] / total["chunks"],
+        "injected_chunks": total["chunks"],
+        "by": {
+            k: {"recall": v["flagged"] / v["chunks"], "chunks": v["chunks"]} for k, v in per.items()
+        },
+        "bipia_clean_chunks": benign["chunks"],
+        "bipia_clean_false_positive_rate": benign["flagged"] / max(benign["chunks"], 1),
+    }
+
+
+def benign_texts(data: Path) -> dict[str, list[tuple[str, list[Page], list]]]:
+    """(name, pages, hidden text) per benign document, by corpus."""
+    from gptbuilder.errors import IngestError
+    from gptbuilder.ingest.load import LoadLimits, load_file
+
+    scifact = []
+    for line in (data / "scifact" / "corpus.jsonl").open():
+        doc = json.loads(line)
+        scifact.append((doc["_id"], [Page(1, f"{doc['title']}\n\n{doc['text']}")], []))
+    squad = []
+    for art in json.loads((data / "squad" / "squad2-dev-tune.json").read_text())["data"]:
+        body = "\n\n".join(p["context"].strip() for p in art["paragraphs"])
+        squad.append((art["title"], [Page(1, body)], []))
+    pdfs = []
+    limits = LoadLimits(ocr=False)
+    for path in sorted((data / "pdfs").rglob("*.pdf")):
+        try:
+            loaded = load_file(path, path.name, limits)
+        except IngestError:
+            continue  # damaged, encrypted or empty on purpose: nothing to flag
+        except Exception as err:  # a parser crash on a hostile test file
+            log.info("skipped %s: %r", path.name, err)
+            continue
+        pdfs.append((path.relative_to(data / "pdfs").as_posix(), loaded.pages, loaded.hidden))
+    return {"scifact": scifact, "squad": squad, "pdfs": pdfs}
+
+
+def false_positives(data: Path) -> dict:
+    """(b): flagged passages among benign ones, with every flagged example for inspection."""
+    t0 = time.perf_counter()
+    corpora = benign_texts(data)
+    log.info("benign corpora loaded (%.0f s)", time.perf_counter() - t0)
+    out: dict = {}
+    total = flagged_total = 0
+    for name, docs in corpora.items():
+        chunks = flagged = 0
+        examples = []
+        for doc_name, pages, _hidden in docs:
+            for c in chunk_pages(pages, CHUNK, OVERLAP):
+                chunks += 1
+                found = scan(c.text)
+                if found:
+                    flagged += 1
+                    examples.append(
+                        {
+                            "doc": doc_name,
+                            "page": c.page,
+                            "kind": found[0].kind,
+                            "reason": found[0].reason,
+                            "evidence": found[0].evidence,
+                        }
+                    )
+        out[name] = {
+            "chunks": chunks,
+            "flagged": flagged,
+            "rate": flagged / chunks,
+            "examples": examples,
+        }
+        total += chunks
+        flagged_total += flagged
+        log.info(
+            "false positives: %s %d/%d (%.0f s)", name, flagged, chunks, time.perf_counter() - t0
+        )
+    pages = sum(len(p) for _, p, _ in corpora["pdfs"])
+    hidden = [
+        {"doc": d, "page": h.page, "reason": h.reason, "text": h.text[:120]}
+        for d, _, hs in corpora["pdfs"]
+        for h in hs
+    ]
+    out["pdf_hidden_text"] = {
+        "pdfs": len(corpora["pdfs"]),
+        "pages": pages,
+        "pages_with_hidden_text": len({(h["doc"], h["page"]) for h in hidden}),
+        "examples": hidden,
+    }
+    out["overall"] = {"chunks": total, "flagged": flagged_total, "rate": flagged_total / total}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--n", type=int, default=120, help="canary attacks run through the model")
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--skip-model", action="store_true", help="only (a) and (b)")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("pypdf", "httpx", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+    t0 = time.perf_counter()
+    bipia = load_bipia(args.data)
+    result: dict = {"detection": detection(bipia), "false_positives": false_positives(args.data)}
+    if not args.skip_model:
+        from bench.injection_model import attack_success
+
+        random.seed(args.seed)
+        result["attack_success"] = attack_success(bipia, args.n, args.max_tokens, args.seed)
+    result["seconds"] = time.perf_counter() - t0
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "injection.json").write_text(json.dumps(result, indent=2))
+    (args.out / "injection.md").write_text(report(result))
+    log.info("wrote %s and %s", args.out / "injection.json", args.out / "injection.md")
+    print(report(result, examples=False))
+
+
+def report(r: dict, examples: bool = True) -> str:
+    d, fp = r["detection"], r["false_positives"]
+    lines = [
+        "# Injection benchmark",
+        "",
+        "## (a) Detection recall on BIPIA (train), attacks at start / middle / end",
+        "",
+        f"Injected chunks: {d['injected_chunks']}; recall **{d['recall']:.1%}**.",
+        "",
+        "| slice | chunks | recall |",
+        "|---|---|---|",
+        *[f"| {k} | {v['chunks']} | {v['recall']:.1%} |" for k, v in sorted(d["by"].items())],
+        "",
+        f"Clean chunks of the same documents: {d['bipia_clean_chunks']}, flagged "
+        f"{d['bipia_clean_false_positive_rate']:.2%}.",
+        "",
+        "## (b) False positives on benign text",
+        "",
+        "| corpus | passages | flagged | rate |",
+        "|---|---|---|---|",
+        *[
+            f"| {k} | {fp[k]['chunks']} | {fp[k]['flagged']} | {fp[k]['rate']:.2%} |"
+            for k in ("scifact", "squad", "pdfs", "overall")
+        ],
+        "",
+        f"Hidden text in the shared PDFs: {fp['pdf_hidden_text']['pages_with_hidden_text']} of "
+        f"{fp['pdf_hidden_text']['pages']} pages ({fp['pdf_hidden_text']['pdfs']} PDFs).",
+    ]
+    if examples:
+        lines += ["", "Flagged benign passages:", ""]
+        lines += [
+            f"- {k} {e['doc']} p.{e['page']}: {e['kind']}: “{e['evidence']}”"
+            for k in ("scifact", "squad", "pdfs")
+            for e in fp[k]["examples"]
+        ]
+        lines += ["", "Hidden text found:", ""]
+        lines += [
+            f"- {h['doc']} p.{h['page']} ({h['reason']}): “{' '.join(h['text'].split())}”"
+            for h in fp["pdf_hidden_text"]["examples"]
+        ]
+    if "attack_success" in r:
+        from bench.injection_model import report_lines
+
+        lines += ["", *report_lines(r["attack_success"])]
+    lines += ["", f"Total time: {r['seconds']:.0f} s."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
