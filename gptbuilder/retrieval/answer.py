@@ -138,7 +138,7 @@ class AnswerEngine:
         if fitted and not answer.citations and judged is not None and judged.evidence:
             answer = self._extractive(hits, judged, answer.dropped)
         else:
-            answer = self._with_quotes(answer, question)
+            answer = self._with_quotes(answer, question, hits, judged)
         if judged is not None:
             answer = replace(answer, confidence=judged.confidence)
         yield Partial(answer.text, answer)
@@ -157,12 +157,21 @@ class AnswerEngine:
             extractive=True,
         )
 
-    def _with_quotes(self, answer: Answer, question: str) -> Answer:
+    def _with_quotes(
+        self, answer: Answer, question: str, hits: Sequence[Hit], judged: Assessment | None
+    ) -> Answer:
+        """Each citation's quote: the sentence of its passage that best answers the question
+        (ranked by ``evidence.assess``), else the one that best supports the claim."""
         claims = cited_sentences(answer.text)
+        best_in: dict[int, tuple[int, int]] = {}
+        if judged is not None:
+            for ev in judged.evidence:  # best first
+                best_in.setdefault(hits[ev.hit_index].chunk_id, (ev.start, ev.end))
         cits = tuple(
             replace(
                 c,
-                quote=best_quote(c.hit, claims.get(c.number, question), question, self._sentences),
+                quote=best_in.get(c.hit.chunk_id)
+                or best_quote(c.hit, claims.get(c.number, question), question, self._sentences),
             )
             for c in answer.citations
         )
