@@ -10,7 +10,7 @@ as a user would upload reports rather than 5,000 one-paragraph files):
 - peak memory (RSS high-water mark of this process and of the reader child processes);
 - a 500-page PDF (shared PDFs' pages repeated) for bounded memory.
 
-    python -m bench.ingest [--scifact-limit 2000] [--skip-big]
+    python -m bench.ingest [--scifact-limit 2000] [--pdf-limit N] [--skip-big]
 """
 
 from __future__ import annotations
@@ -129,6 +129,7 @@ def big_pdf(folder: Path, pages: int = 500) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scifact-limit", type=int, default=2000, help="abstracts to ingest")
+    ap.add_argument("--pdf-limit", type=int, default=0, help="shared PDFs to ingest (0: all)")
     ap.add_argument("--skip-big", action="store_true", help="skip the 500-page PDF")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -141,6 +142,8 @@ def main() -> None:
         services = Services.build(settings)
         services.embedder.embed(["warm up"])
         pdfs = sorted((DATA / "pdfs").rglob("*.pdf"))
+        if args.pdf_limit:
+            pdfs = pdfs[:: max(1, len(pdfs) // args.pdf_limit)][: args.pdf_limit]
         log.info("shared PDFs: %d files", len(pdfs))
         results["shared_pdfs"] = ingest(services, "PDFs", pdfs)
         (work / "sci").mkdir()
