@@ -8,6 +8,7 @@ import pytest
 from conftest import make_settings
 from gptbuilder.backends.vector_index import FaissIndex
 from gptbuilder.personas.definition import make_draft
+from gptbuilder.retrieval.prompt import PromptGuard
 from gptbuilder.services import Services
 
 pytestmark = pytest.mark.slow
@@ -44,8 +45,14 @@ def fresh(tmp_path, name, real_embedder, real_llm, **overrides) -> Services:
 
 
 def test_round_trip_answers_and_citations_are_identical(
-    real_services, real_embedder, real_llm, pdf_dir, tmp_path
+    real_services, real_embedder, real_llm, pdf_dir, tmp_path, monkeypatch
 ):
+    # The fence tag and canary are random for every request, by design (a document cannot
+    # guess them), and SmolLM2 words its answer differently around other random letters. Fixed
+    # here, so that everything else that decides an answer must come through the file intact.
+    monkeypatch.setattr(
+        PromptGuard, "new", classmethod(lambda cls, datamark=False: cls("5eed", "C5EED", datamark))
+    )
     s = real_services
     a = s.repo.create_assistant(
         make_draft("Aviation", "FAA notices", "Be brief.", ["What is an AD?"], 0.0)

@@ -66,6 +66,11 @@ class LlamaCppLLM:
         self, messages: Sequence[Message], temperature: float, max_tokens: int
     ) -> Iterator[str]:
         with self._lock:
+            # The same prompt gets the same answer: llama.cpp would otherwise reuse the part of
+            # the last prompt that matches this one and evaluate only the rest, in other batches,
+            # whose different rounding can change a greedy answer. Evaluating the whole prompt
+            # costs SmolLM2 a fraction of a second.
+            self._llama.reset()
             stream = self._llama.create_chat_completion(
                 messages=list(messages),  # type: ignore[arg-type]
                 temperature=temperature,
