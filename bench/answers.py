@@ -51,6 +51,7 @@ class Question:
     qid: str
     text: str
     answers: tuple[str, ...]  # empty: unanswerable
+    article: int = 0  # which of the articles it is about
 
 
 def normalize(text: str) -> str:
@@ -69,14 +70,14 @@ def contains_gold(text: str, answers: tuple[str, ...]) -> bool:
 def load(path: Path) -> tuple[list[tuple[str, str]], list[Question]]:
     data = json.loads(path.read_text())["data"]
     articles, questions = [], []
-    for art in data:
+    for k, art in enumerate(data):
         title = art["title"].replace("_", " ")
         body = "\n\n".join(p["context"].strip() for p in art["paragraphs"])
         articles.append((title, f"# {title}\n\n{body}\n"))
         for p in art["paragraphs"]:
             for qa in p["qas"]:
                 golds = tuple({a["text"] for a in qa["answers"]})
-                questions.append(Question(qa["id"], qa["question"], golds))
+                questions.append(Question(qa["id"], qa["question"], golds, k))
     return articles, questions
 
 
@@ -119,15 +120,39 @@ def build(
     return services, assistant.id
 
 
-def fit(services: Services, assistant_id: int, questions: list[Question], limit: int) -> dict:
-    """Logistic regression of "answerable" on the evidence features, by plain gradient descent."""
+def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by plain gradient descent."""
+    w = np.zeros(x.shape[1])
+    b = 0.0
+    for _ in range(20000):
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        w -= 0.5 * (x.T @ (p - y) / len(y) + l2 * w)
+        b -= 0.5 * float(np.mean(p - y))
+    return w, b
+
+
+def _auc(p: np.ndarray, y: np.ndarray) -> float:
+    pos, neg = p[y == 1], p[y == 0]
+    return float(np.mean(pos[:, None] > neg[None, :]) + 0.5 * np.mean(pos[:, None] == neg[None, :]))
+
+
+def fit(
+    services: Services,
+    assistant_id: int,
+    questions: list[Question],
+    limit: int,
+    refuse: float = 0.19,
+) -> dict:
+    """Fit the abstention model on the questions outside the benchmark sample (``limit`` of
+    each kind, 0: all), with the threshold that refuses ``refuse`` of the answerable ones.
+    Also reports how well it carries over to articles it has not seen (leave one out)."""
     engine = services.answers
     rng = random.Random(1)
     pos = [q for q in questions if q.answers]
     neg = [q for q in questions if not q.answers]
     rng.shuffle(pos)
     rng.shuffle(neg)
-    chosen = pos[:limit] + neg[:limit]
+    chosen = pos[:limit] + neg[:limit] if limit else pos + neg
     xs, ys = [], []
     t0 = time.perf_counter()
     for i, q in enumerate(chosen, 1):
@@ -138,28 +163,25 @@ def fit(services: Services, assistant_id: int, questions: list[Question], limit:
             log.info("features %d/%d (%.0f s)", i, len(chosen), time.perf_counter() - t0)
     x = np.asarray(xs)
     y = np.asarray(ys)
-    np.savez(RESULTS / "answers-features.npz", x=x, y=y)
-    w = np.zeros(x.shape[1])
-    b = 0.0
-    for _ in range(20000):
-        p = 1 / (1 + np.exp(-(x @ w + b)))
-        w -= 0.5 * (x.T @ (p - y) / len(y) + 1e-3 * w)
-        b -= 0.5 * float(np.mean(p - y))
+    arts = np.array([q.article for q in chosen])
+    np.savez(RESULTS / "answers-features.npz", x=x, y=y, article=arts)
+    w, b = _logistic(x, y)
     p = 1 / (1 + np.exp(-(x @ w + b)))
-    order = np.argsort(-p)
-    ranks = np.empty(len(p))
-    ranks[order] = np.arange(len(p))
-    auc = float(np.mean([(ranks[y == 0][:, None] > ranks[y == 1][None, :]).mean()]))
-    table = []
-    for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
-        table.append(
-            {
-                "threshold": t,
-                "abstain_unanswerable": float(np.mean(p[y == 0] < t)),
-                "abstain_answerable": float(np.mean(p[y == 1] < t)),
-            }
-        )
-    return {"weights": [round(v, 3) for v in w], "bias": round(b, 3), "auc": auc, "table": table}
+    threshold = float(np.quantile(p[y == 1], refuse))
+    held_out = []
+    for a in np.unique(arts):
+        wa, ba = _logistic(x[arts != a], y[arts != a])
+        held_out.append(_auc(1 / (1 + np.exp(-(x[arts == a] @ wa + ba))), y[arts == a]))
+    return {
+        "questions": {"answerable": int(y.sum()), "unanswerable": int(len(y) - y.sum())},
+        "weights": [round(float(v), 3) for v in w],
+        "bias": round(b, 3),
+        "threshold": round(threshold, 3),
+        "abstain_unanswerable": float(np.mean(p[y == 0] < threshold)),
+        "abstain_answerable": float(np.mean(p[y == 1] < threshold)),
+        "auc": _auc(p, y),
+        "auc_unseen_article_mean": float(np.mean(held_out)),
+    }
 
 
 def run(services: Services, assistant_id: int, sample: list[Question]) -> dict:
@@ -241,7 +263,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--fake-llm", action="store_true", help="deterministic fake instead of SmolLM2")
     ap.add_argument("--fit", action="store_true", help="fit the abstention model on the rest")
-    ap.add_argument("--fit-limit", type=int, default=600)
+    ap.add_argument("--fit-limit", type=int, default=0, help="questions of each kind (0: all)")
     ap.add_argument("--work", type=Path, default=RESULTS / "answers-data")
     ap.add_argument("--max-tokens", type=int, default=128, help="longest answer, tokens")
     args = ap.parse_args()
