@@ -56,3 +56,11 @@ def test_no_citation_number_without_a_source(assistant_with_pdfs):
     shown = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert shown == numbers, "every number in the text has a source, and vice versa"
     assert numbers == set(range(1, len(numbers) + 1))
+
+
+def test_a_question_the_documents_cannot_answer_gets_no_invented_answer(assistant_with_pdfs):
+    s, a = assistant_with_pdfs
+    answer = list(s.answers.stream(a, "Who won the 1998 football World Cup final?", []))[-1].answer
+    assert answer.abstained, f"answered {answer.text!r} from documents about aircraft and LaTeX"
+    assert answer.text.startswith("I could not find the answer")
+    assert answer.citations == () and answer.sources, "closest passages, no citations"
