@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -116,6 +117,16 @@ def test_damaged_cache_is_rebuilt(tmp_path, caplog):
     assert any("took" in r.getMessage() for r in caplog.records)
     assert second.path.stat().st_size == len(data)
     assert np.allclose(second.embed(QUERIES), want, atol=1e-5)
+    # A file whose checksum matches but that onnxruntime cannot load is made again too.
+    second.path.write_bytes(b"not a model")
+    second.path.with_name(MODEL_FILE + ".sha256").write_text(
+        hashlib.sha256(b"not a model").hexdigest()
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gptbuilder.backends.onnx_embedder"):
+        third = OnnxEmbedder(model, tmp_path)
+    assert "does not load" in caplog.text
+    assert np.allclose(third.embed(QUERIES), want, atol=1e-5)
 
 
 @pytest.mark.slow

@@ -73,9 +73,10 @@ def source_hash(model_dir: Path, recipe: Recipe | None = None) -> str:
     return h.hexdigest()[:12]
 
 
-def _check_structure(model_dir: Path) -> int:
-    """The model's max_seq_length; raises ModelError unless the folder is a transformer with
-    mean pooling and (optionally) normalisation, which is all the exported graph reproduces."""
+def _check_structure(model_dir: Path) -> tuple[int, bool]:
+    """The model's max_seq_length and do_lower_case; raises ModelError unless the folder is a
+    transformer with mean pooling and (optionally) normalisation, which is all the exported
+    graph reproduces."""
     model_dir = Path(model_dir)
     try:
         modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
@@ -90,7 +91,7 @@ def _check_structure(model_dir: Path) -> int:
     modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
     if modes != {"pooling_mode_mean_tokens"}:
         raise ModelError(f"ONNX export supports mean pooling only, not {sorted(modes)}")
-    return int(st_config.get("max_seq_length") or 512)
+    return int(st_config.get("max_seq_length") or 512), bool(st_config.get("do_lower_case"))
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,7 @@ class OnnxEmbedder:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
-        self.max_tokens = _check_structure(Path(model_dir))
+        self.max_tokens, self._lower = _check_structure(Path(model_dir))
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
         self._pad = int(self._tokenizer.pad_token_id or 0)
         self._tokenizer_lock = threading.Lock()
@@ -289,7 +290,13 @@ class OnnxEmbedder:
         # on why one thread), one for batches, made when first needed.
         self._sessions: dict[int, object] = {}
         self._lock = threading.Lock()
-        query = self._session(query_threads)
+        try:
+            query = self._session(query_threads)
+        except Exception as err:  # a file that passed its checksum yet does not load
+            log.warning("ONNX model %s does not load (%r); exporting again", self.path, err)
+            self.path.unlink(missing_ok=True)
+            self.path = cached_int8_model(Path(model_dir), Path(cache_dir), recipe)
+            query = self._session(query_threads)
         self.dim = int(query.get_outputs()[0].shape[1] or self._probe_dim(query))
         self.model_id = f"{model_name(model_dir)}+onnx-int8"
         log.info("embedding model %s loaded (dim %d)", self.model_id, self.dim)
@@ -316,10 +323,9 @@ class OnnxEmbedder:
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, truncated as sentence-transformers does."""
+        texts = [t.lower() for t in texts] if self._lower else list(texts)
         with self._tokenizer_lock:  # a fast tokenizer used by two threads at once can fail
-            enc = self._tokenizer(
-                list(texts), truncation=True, max_length=self.max_tokens, padding=False
-            )
+            enc = self._tokenizer(texts, truncation=True, max_length=self.max_tokens, padding=False)
         return enc["input_ids"]
 
     def embed(
