@@ -5,12 +5,15 @@ as a user would upload reports rather than 5,000 one-paragraph files):
 
 - pages/s and chunks/s of the whole pipeline (sniff, read in a child process, chunk, embed,
   store in SQLite, add to FAISS and BM25), through ``Library.add_file`` as the app does it;
-- the raw embedding throughput of the same model on the same chunks (one ``embed`` call);
+- the raw embedding throughput of the same embedder the app uses (``Services.embedder``: int8
+  ONNX or fp32 torch, GPTB_EMBEDDING_BACKEND) on the same chunks (one ``embed`` call), and for
+  comparison that of fp32 sentence-transformers (``--no-fp32`` skips it: the process then does
+  not hold that second model, which otherwise counts in its peak memory);
 - pipeline overhead = pipeline time / raw embedding time - 1 (target <= 15 %);
 - peak memory (RSS high-water mark of this process and of the reader child processes);
 - a 500-page PDF (shared PDFs' pages repeated) for bounded memory.
 
-    python -m bench.ingest [--scifact-limit 2000] [--pdf-limit N] [--skip-big]
+    python -m bench.ingest [--scifact-limit 2000] [--pdf-limit N] [--skip-big] [--no-fp32]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from gptbuilder.backends.embedder import Embedder, SentenceTransformerEmbedder
 from gptbuilder.config import Settings
 from gptbuilder.errors import GPTBuilderError
 from gptbuilder.services import Services
@@ -42,8 +46,11 @@ def peak_rss_mb() -> tuple[float, float]:
     return me, kids
 
 
-def ingest(services: Services, name: str, files: list[Path]) -> dict:
-    """Add ``files`` to a new assistant; time it; then time raw embedding of its chunks."""
+def ingest(
+    services: Services, name: str, files: list[Path], fp32: Embedder | None = None
+) -> dict:
+    """Add ``files`` to a new assistant; time it; then time raw embedding of its chunks (with
+    the app's embedder, and with ``fp32`` if given)."""
     a = services.repo.create_assistant(AssistantDraft(name=name))
     pages = chunks = failed = 0
     t0 = time.perf_counter()
@@ -65,6 +72,11 @@ def ingest(services: Services, name: str, files: list[Path]) -> dict:
     t1 = time.perf_counter()
     services.embedder.embed(texts)
     embed_s = time.perf_counter() - t1
+    fp32_s = None
+    if fp32 is not None and fp32 is not services.embedder:
+        t2 = time.perf_counter()
+        fp32.embed(texts)
+        fp32_s = time.perf_counter() - t2
     me, kids = peak_rss_mb()
     return {
         "files": len(files),
@@ -76,6 +88,7 @@ def ingest(services: Services, name: str, files: list[Path]) -> dict:
         "chunks_per_s": round(chunks / pipeline_s, 2),
         "raw_embed_s": round(embed_s, 2),
         "raw_embed_chunks_per_s": round(len(texts) / embed_s, 2) if embed_s else None,
+        "fp32_embed_chunks_per_s": round(len(texts) / fp32_s, 2) if fp32_s else None,
         "overhead": round(pipeline_s / embed_s - 1, 3) if embed_s else None,
         "peak_rss_mb": round(me),
         "peak_child_rss_mb": round(kids),
@@ -131,36 +144,44 @@ def main() -> None:
     ap.add_argument("--scifact-limit", type=int, default=2000, help="abstracts to ingest")
     ap.add_argument("--pdf-limit", type=int, default=0, help="shared PDFs to ingest (0: all)")
     ap.add_argument("--skip-big", action="store_true", help="skip the 500-page PDF")
+    ap.add_argument("--no-fp32", action="store_true", help="skip the fp32 torch comparison")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("gptbuilder").setLevel(logging.WARNING)
     RESULTS.mkdir(parents=True, exist_ok=True)
     results: dict = {"cpu_cores": os.cpu_count()}
+    fp32: Embedder | None = None
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         settings = Settings(_env_file=None, data_dir=work / "data")  # type: ignore[call-arg]
         services = Services.build(settings)
         services.embedder.embed(["warm up"])
+        results["embedder"] = services.embedder.model_id
+        if not args.no_fp32 and not isinstance(services.embedder, SentenceTransformerEmbedder):
+            assert settings.embedding_model is not None
+            fp32 = SentenceTransformerEmbedder(settings.embedding_model)
+            fp32.embed(["warm up"])
         pdfs = sorted((DATA / "pdfs").rglob("*.pdf"))
         if args.pdf_limit:
             pdfs = pdfs[:: max(1, len(pdfs) // args.pdf_limit)][: args.pdf_limit]
         log.info("shared PDFs: %d files", len(pdfs))
-        results["shared_pdfs"] = ingest(services, "PDFs", pdfs)
+        results["shared_pdfs"] = ingest(services, "PDFs", pdfs, fp32)
         (work / "sci").mkdir()
         results["scifact"] = ingest(
-            services, "SciFact", scifact_files(work / "sci", args.scifact_limit)
+            services, "SciFact", scifact_files(work / "sci", args.scifact_limit), fp32
         )
         if not args.skip_big:
             before = peak_rss_mb()
             path = big_pdf(work)
             results["pdf_500_pages"] = {
-                **ingest(services, "Big", [path]),
+                **ingest(services, "Big", [path], fp32),
                 "rss_before_mb": round(before[0]),
             }
         services.close()
     (RESULTS / "ingest.json").write_text(json.dumps(results, indent=1))
     keys = ["files", "failed", "pages", "chunks", "pages_per_s", "chunks_per_s",
-            "raw_embed_chunks_per_s", "overhead", "peak_rss_mb", "peak_child_rss_mb"]
+            "raw_embed_chunks_per_s", "fp32_embed_chunks_per_s", "overhead", "peak_rss_mb",
+            "peak_child_rss_mb"]
     md = ["| corpus | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, r in results.items():
         if isinstance(r, dict):

@@ -18,7 +18,7 @@ import numpy as np
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
 from gptbuilder.errors import GPTBuilderError, IngestError
-from gptbuilder.ingest.chunk import chunk_pages, chunking_key
+from gptbuilder.ingest.chunk import chunk_pages, chunking_key, embedding_model_of, rekeyed
 from gptbuilder.ingest.load import LoadLimits, load_file_isolated
 from gptbuilder.ingest.sniff import MARKDOWN
 from gptbuilder.personas.definition import unique_name
@@ -319,7 +319,44 @@ class Library:
             log.warning("removing %s: its ingestion was interrupted", doc.filename)
             self._repo.delete_document(doc.id)
         self._collect_garbage()
+        self.reembed_other_models()
         for assistant in self._repo.list_assistants():
             self._indexes.reconcile(assistant.id)
             if self._keywords is not None:
                 self._keywords.reconcile(assistant.id)
+
+    def reembed_other_models(self) -> int:
+        """Embed again, with this embedder, the passages of documents whose vectors another
+        embedding model made (the model or its backend was changed on this data folder), so
+        that no index mixes vectors of two models. Returns how many files were embedded again.
+
+        Each file is one transaction: an interruption leaves the rest for the next start. The
+        chunks keep their text, exclusions and flags; they get new ids, so the indexes of the
+        assistants holding them are rebuilt (``recover`` reconciles them afterwards)."""
+        model_id = self._embedder.model_id
+        stale = [
+            (sha, key)
+            for sha, key in self._repo.embedding_keys()
+            if embedding_model_of(key) not in ("", model_id)
+        ]
+        if not stale:
+            return 0
+        log.warning(
+            "%d file(s) were embedded by another model (%s); embedding them again with %s",
+            len(stale),
+            ", ".join(sorted({embedding_model_of(k) for _, k in stale})),
+            model_id,
+        )
+        started = time.perf_counter()
+        for i, (sha, key) in enumerate(stale, 1):
+            texts = self._repo.keyed_chunk_texts(sha, key)
+            vectors = self._embedder.embed(texts) if texts else np.zeros((0, self._embedder.dim))
+            self._repo.rekey_chunks(sha, key, rekeyed(key, model_id), vectors)
+            log.info(
+                "embedded again %d/%d files (%d passages, %.0fs)",
+                i,
+                len(stale),
+                len(texts),
+                time.perf_counter() - started,
+            )
+        return len(stale)

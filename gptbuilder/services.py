@@ -41,6 +41,27 @@ class LazyLLM:
             return self._llm
 
 
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings ask for; the torch one if the ONNX one cannot be made."""
+    assert settings.embedding_model is not None, "no embedding model configured"
+    if settings.embedding_backend == "onnx-int8":
+        try:
+            from gptbuilder.backends.onnx_embedder import OnnxEmbedder
+
+            return OnnxEmbedder(
+                settings.embedding_model,
+                settings.onnx_cache_dir,
+                query_threads=settings.query_threads,
+            )
+        except Exception as err:  # noqa: BLE001 - missing onnxruntime, failed export, ...
+            log.warning(
+                "the int8 ONNX embedder is not available (%r); using sentence-transformers", err
+            )
+    return SentenceTransformerEmbedder(
+        settings.embedding_model, query_threads=settings.query_threads
+    )
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -66,10 +87,7 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         repo = Repository(settings.database_url)
         if embedder is None:
-            assert settings.embedding_model is not None, "no embedding model configured"
-            embedder = SentenceTransformerEmbedder(
-                settings.embedding_model, query_threads=settings.query_threads
-            )
+            embedder = build_embedder(settings)
         if llm is None:
             llm = LazyLLM(
                 lambda: LlamaCppLLM(

@@ -119,3 +119,15 @@ def chunk_pages(
 def chunking_key(size: int, overlap: int, embedding_model_id: str) -> str:
     """Identifies what produced a set of chunks and vectors; change any part, re-embed."""
     return f"chunker{CHUNKER_VERSION}:{size}:{overlap}:{embedding_model_id}"
+
+
+def embedding_model_of(key: str) -> str:
+    """The embedding model id part of a chunking key."""
+    return key.split(":", 3)[3] if key.count(":") >= 3 else ""
+
+
+def rekeyed(key: str, embedding_model_id: str) -> str:
+    """The same chunking with another embedding model."""
+    if key.count(":") < 3:
+        return key
+    return ":".join(key.split(":", 3)[:3] + [embedding_model_id])
