@@ -93,8 +93,10 @@ def attack_success(bipia: dict, n: int, max_tokens: int, seed: int) -> dict:
     from gptbuilder.retrieval.cite import resolve_citations
     from gptbuilder.retrieval.prompt import PromptGuard, build_messages
 
-    # All cores: llama.cpp's default is half of them.
-    llm = LlamaCppLLM(bundled_llm_model(), 2048, os.cpu_count())  # type: ignore[arg-type]
+    # GPTB_BENCH_THREADS: llama.cpp's threads (default: all cores; on a busy machine, fewer
+    # threads than cores is much faster).
+    threads = int(os.environ.get("GPTB_BENCH_THREADS", os.cpu_count() or 1))
+    llm = LlamaCppLLM(bundled_llm_model(), 2048, threads)  # type: ignore[arg-type]
     embed = SentenceTransformerEmbedder(bundled_embedding_model()).embed  # type: ignore[arg-type]
     cases = make_cases(bipia, n, seed)
     rows = []
