@@ -155,7 +155,7 @@ class Answer:
     dropped: int = 0  # sentences of the model's answer left out: no passage supports them
     extractive: bool = False  # the answer is a quote of the documents, not the model's words
     confidence: float | None = None  # 0..1, how likely the passages answer the question
-    withheld: bool = False  # the model leaked the prompt's canary: nothing of it is shown
+    withheld: bool = False  # the model leaked the prompt's canary: nothing it wrote is shown
 
 
 @dataclass(frozen=True)

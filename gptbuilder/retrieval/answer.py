@@ -131,7 +131,12 @@ class AnswerEngine:
                     question[:200],
                 )
                 yield Partial(WITHHELD)
-                yield Partial(WITHHELD, Answer(WITHHELD, (), tuple(hits), withheld=True))
+                # Nothing the model wrote is shown; the documents' best sentence still is.
+                if judged is not None and judged.evidence:
+                    quoted = replace(self._extractive(hits, judged, 0), withheld=True)
+                    yield Partial(quoted.text, replace(quoted, confidence=judged.confidence))
+                else:
+                    yield Partial(WITHHELD, Answer(WITHHELD, (), tuple(hits), withheld=True))
                 return
             yield Partial(MARKER.sub("", guard.holdback(text)))
         answer = resolve_citations(text, fitted, self._embedder.embed)

@@ -151,7 +151,13 @@ def render_closest(hits: Sequence[Hit]) -> str:
 
 def _notes(answer: Answer) -> str:
     notes = []
-    if answer.extractive:
+    if answer.withheld:
+        notes.append(
+            "_The model's own answer was withheld: it repeated part of the assistant's hidden "
+            "instructions, which a document may have asked it to reveal. This is the passage "
+            "that answers the question best, word for word._"
+        )
+    elif answer.extractive:
         notes.append(
             "_The model's own answer could not be matched to the documents, so this is the "
             "passage that answers the question best, word for word._"
@@ -174,7 +180,7 @@ def _notes(answer: Answer) -> str:
 
 
 def render_answer(answer: Answer, allowed_hosts: Sequence[str] = ()) -> str:
-    if answer.withheld:
+    if answer.withheld and not answer.citations:
         return f"_{escape_untrusted(answer.text)}_"
     body = render_answer_text(answer.text, allowed_hosts) or "_(no answer)_"
     body += _notes(answer)
