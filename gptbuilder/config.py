@@ -105,9 +105,12 @@ class Settings(BaseSettings):
         "PDFs); it is flagged either way.",
     )
     exclude_flagged: bool = Field(
-        default=False,
+        # The prompt's defences do not stop a 135M model from copying an injected order
+        # (bench.injection); leaving flagged passages out does. Benign corpora: 0 flagged.
+        default=True,
         description="Leave passages that look like instructions to an AI out of answers from "
-        "the start (else they are kept, quoted as data, until the owner excludes them).",
+        "the start, until the owner keeps them (else they are kept, quoted as data, until the "
+        "owner excludes them).",
     )
     datamark: bool = Field(
         default=False,

@@ -106,7 +106,7 @@ class LeakyLLM(ExtractiveFakeLLM):
 
 def test_an_answer_that_reveals_the_canary_is_withheld_and_logged(tmp_path, caplog):
     services = Services.build(
-        make_settings(tmp_path / "data", abstain=False),
+        make_settings(tmp_path / "data", abstain=False, exclude_flagged=False),
         embedder=HashingEmbedder(),
         llm=LeakyLLM,
         new_index=NumpyIndex,
