@@ -3,6 +3,7 @@
 import pytest
 
 from gptbuilder.personas.definition import make_draft
+from gptbuilder.retrieval.prompt import PromptGuard
 from gptbuilder.ui.render import render_answer
 
 pytestmark = pytest.mark.slow
@@ -11,7 +12,13 @@ FEDERAL = "federal-register-2020-17221.pdf"
 
 
 @pytest.fixture
-def assistant_with_pdfs(real_services, pdf_dir):
+def assistant_with_pdfs(real_services, pdf_dir, monkeypatch):
+    # The fence tag and canary are random per request (a document cannot guess them), and
+    # SmolLM2 words and cites differently around other random letters: fixed here, so that a
+    # run is repeatable.
+    monkeypatch.setattr(
+        PromptGuard, "new", classmethod(lambda cls, datamark=False: cls("e2e0", "CE2E0", datamark))
+    )
     s = real_services
     a = s.repo.create_assistant(make_draft("Aviation", temperature=0.0))
     for folder, name in [("pdfplumber", FEDERAL), ("py-pdf-sample-files", "pdflatex-4-pages.pdf")]:
@@ -34,11 +41,16 @@ def test_citations_point_to_the_file_and_page_that_hold_the_answer(assistant_wit
     # Not checked: the wording. SmolLM2-135M's answer changes with the other sources in the
     # prompt; with hybrid retrieval (more passages about flight control laws) it says "a set of
     # rules" instead of "generates commands". What a user can check is where citations point.
+    # Nor which other passages it cites beside the answering one (page 2 also speaks of
+    # "control laws").
     assert answer.citations, f"no citation in {answer.text!r}"
+    assert any(
+        (c.hit.filename, c.hit.page) == (FEDERAL, 3)
+        and "flight control law generates commands" in " ".join(c.hit.text.split())
+        for c in answer.citations
+    ), [(c.hit.filename, c.hit.page) for c in answer.citations]
     for c in answer.citations:
-        assert (c.hit.filename, c.hit.page) == (FEDERAL, 3)
-        assert "flight control law generates commands" in " ".join(c.hit.text.split())
-        # The passage is exactly where the chunk says it is on that page.
+        # Every passage is exactly where its chunk says it is on its page.
         page_text = s.repo.page_text(s.repo.get_document(c.hit.document_id).sha256, c.hit.page)
         assert page_text[c.hit.char_start : c.hit.char_end] == c.hit.text
     shown = render_answer(answer)

@@ -127,7 +127,9 @@ def test_exfiltration_image_never_leaves_the_page(chromium, tmp_path, llm):
     doc = tmp_path / "report.md"
     doc.write_text(DOCUMENT, encoding="utf-8")
     # abstain=False: the model is always asked, so its own words reach the page.
-    settings = make_settings(tmp_path / "data", abstain=False)
+    # The worst case: the owner keeps the flagged passage as data (by default it is left out
+    # of answers), so the payload reaches the model and the page; rendering and CSP must hold.
+    settings = make_settings(tmp_path / "data", abstain=False, exclude_flagged=False)
     services = Services.build(settings, embedder=HashingEmbedder(), llm=llm, new_index=NumpyIndex)
 
     def answered() -> bool:
