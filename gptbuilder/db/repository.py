@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gptbuilder.db.flags import FlagQueries
+from gptbuilder.db.reembed import ReembedQueries
 from gptbuilder.db.schema import (
     AssistantRow,
     Base,
@@ -105,7 +106,7 @@ def _assistant(row: AssistantRow) -> Assistant:
     )
 
 
-class Repository(FlagQueries):
+class Repository(FlagQueries, ReembedQueries):
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         Base.metadata.create_all(self.engine)
@@ -372,80 +373,6 @@ class Repository(FlagQueries):
             & DocumentRow.id.in_(list(document_ids))
             & ChunkRow.excluded.is_(False)
         )
-
-    def embedding_keys(self) -> list[tuple[str, str]]:
-        """Distinct (blob sha256, chunking key) pairs of ready documents."""
-        with self.session() as s:
-            q = (
-                select(DocumentRow.blob_sha, DocumentRow.chunking_key)
-                .where(DocumentRow.status == "ready")
-                .distinct()
-                .order_by(DocumentRow.blob_sha)
-            )
-            return [(sha, key) for sha, key in s.execute(q)]
-
-    def keyed_chunk_texts(self, sha256: str, chunking_key: str) -> list[str]:
-        """Texts of a blob's chunks made with this key, in the order of their ids."""
-        with self.session() as s:
-            q = select(ChunkRow.text).where(
-                ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == chunking_key
-            )
-            return list(s.scalars(q.order_by(ChunkRow.id)))
-
-    def rekey_chunks(self, sha256: str, old_key: str, new_key: str, vectors: np.ndarray) -> None:
-        """Give a blob's chunks made with ``old_key`` new vectors (``vectors`` in the order of
-        ``keyed_chunk_texts``) under ``new_key``, and move its documents to the new key, in one
-        transaction. The chunks get new ids, so every index holding them must be rebuilt; the
-        owner's exclusions and the flags go with them."""
-        with self.session() as s:
-            rows = list(
-                s.scalars(
-                    select(ChunkRow)
-                    .where(ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == old_key)
-                    .order_by(ChunkRow.id)
-                )
-            )
-            if len(rows) != len(vectors):
-                raise InvalidInput("the chunks changed while they were embedded again")
-            if (
-                s.scalars(
-                    select(ChunkRow.id)
-                    .where(ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == new_key)
-                    .limit(1)
-                ).first()
-                is None
-            ):
-                copies = [
-                    ChunkRow(
-                        blob_sha=sha256,
-                        chunking_key=new_key,
-                        ordinal=r.ordinal,
-                        page=r.page,
-                        char_start=r.char_start,
-                        char_end=r.char_end,
-                        text=r.text,
-                        heading=r.heading,
-                        embedding=np.asarray(v, dtype=np.float32).tobytes(),
-                        excluded=r.excluded,
-                    )
-                    for r, v in zip(rows, vectors, strict=True)
-                ]
-                s.add_all(copies)
-                s.flush()
-                moved = {r.id: c.id for r, c in zip(rows, copies, strict=True)}
-                for flag in s.scalars(select(FlagRow).where(FlagRow.chunk_id.in_(list(moved)))):
-                    flag.chunk_id = moved[flag.chunk_id]
-            s.execute(
-                update(DocumentRow)
-                .where(DocumentRow.blob_sha == sha256, DocumentRow.chunking_key == old_key)
-                .values(chunking_key=new_key)
-            )
-            # No document uses the old chunks any more (their flags moved or cascade).
-            s.execute(
-                delete(ChunkRow).where(
-                    ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == old_key
-                )
-            )
 
     def chunk_ids(self, document_ids: Iterable[int]) -> np.ndarray:
         """Chunk ids (n,) int64 of the given documents, ascending (no vectors: cheap)."""
