@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from gptbuilder.config import Settings
-from gptbuilder.services import Services
-from gptbuilder.ui.server import serve
-
 
 def main() -> None:
+    # Imported here, not above: each document is read in a child process that imports this
+    # file again (as multiprocessing does), and should not pay for gradio and torch.
+    from gptbuilder.config import Settings
+    from gptbuilder.services import Services
+    from gptbuilder.ui.server import serve
+
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

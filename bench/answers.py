@@ -10,10 +10,14 @@ answer pipeline (real embedder, real FAISS, the bundled SmolLM2 GGUF unless --fa
 (c) abstention on unanswerable questions, (d) false abstention on answerable ones
 (e) time to first token, p50/p95, from question to the first streamed text
 
+``--record FILE`` keeps what the model wrote for each question; ``--replay FILE`` answers
+from that file instead of running the model (same retrieval, prompts counted with the real
+tokenizer), so changes to verification and citations can be measured in seconds.
+
 ``--fit`` instead fits the abstention model of ``gptbuilder.retrieval.evidence`` on the
 questions that the sample does not use, and prints the weights to paste there.
 
-    python -m bench.answers [--n 300] [--seed 7] [--fake-llm] [--fit]
+    python -m bench.answers [--n 300] [--seed 7] [--fake-llm] [--fit] [--record F | --replay F]
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ import re
 import string
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from gptbuilder.backends.llm import LLM, Message
 from gptbuilder.config import Settings
 from gptbuilder.services import Services
 from gptbuilder.types import Answer, AssistantDraft
@@ -93,8 +99,48 @@ def split(questions: list[Question], n: int, seed: int) -> tuple[list[Question],
     return sample, rest
 
 
+class Tape:
+    """Wraps the real model: records what it wrote for each question (``record``), or plays
+    that back without generating (``replay``). Tokens are still counted by the real model."""
+
+    def __init__(self, inner: LLM, path: Path, replay: bool) -> None:
+        self._inner = inner
+        self._path = path
+        self._replay = replay
+        self.context_window = inner.context_window
+        self.per_message_overhead = getattr(inner, "per_message_overhead", 0)
+        self.current = ""  # the question being answered
+        self._tape: dict[str, str] = {}
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                self._tape[row["id"]] = row["text"]
+        if replay and not self._tape:
+            raise SystemExit(f"nothing recorded in {path}")
+
+    def count_tokens(self, text: str) -> int:
+        return self._inner.count_tokens(text)
+
+    def stream_chat(
+        self, messages: Sequence[Message], temperature: float, max_tokens: int
+    ) -> Iterator[str]:
+        if self._replay:
+            yield self._tape.get(self.current, "")
+            return
+        text = ""
+        for piece in self._inner.stream_chat(messages, temperature, max_tokens):
+            text += piece
+            yield piece
+        with self._path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"id": self.current, "text": text}) + "\n")
+
+
 def build(
-    data_dir: Path, articles: list[tuple[str, str]], fake_llm: bool, max_tokens: int = 256
+    data_dir: Path,
+    articles: list[tuple[str, str]],
+    fake_llm: bool,
+    max_tokens: int = 256,
+    tape: tuple[Path, bool] | None = None,  # (file, replay)
 ) -> tuple[Services, int]:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, data_dir=data_dir, max_answer_tokens=max_tokens
@@ -105,6 +151,14 @@ def build(
 
         fake = ExtractiveFakeLLM()
         llm = lambda: fake  # noqa: E731
+    elif tape is not None:
+        from gptbuilder.backends.llm import LlamaCppLLM
+
+        taped = Tape(
+            LlamaCppLLM(settings.llm_model, settings.llm_context, settings.llm_threads),  # type: ignore[arg-type]
+            *tape,
+        )
+        llm = lambda: taped  # noqa: E731
     services = Services.build(settings, llm=llm)
     found = [a for a in services.repo.list_assistants() if a.name == "SQuAD articles"]
     if found and len(services.repo.list_documents(found[0].id)) == len(articles):
@@ -188,7 +242,10 @@ def run(services: Services, assistant_id: int, sample: list[Question]) -> dict:
     assistant = services.repo.get_assistant(assistant_id)
     rows = []
     t_start = time.perf_counter()
+    tape = services.llm()
     for i, q in enumerate(sample, 1):
+        if isinstance(tape, Tape):
+            tape.current = q.qid
         t0 = time.perf_counter()
         ttft = None
         answer: Answer | None = None
@@ -265,6 +322,9 @@ def main() -> None:
     ap.add_argument("--fit", action="store_true", help="fit the abstention model on the rest")
     ap.add_argument("--fit-limit", type=int, default=0, help="questions of each kind (0: all)")
     ap.add_argument("--work", type=Path, default=RESULTS / "answers-data")
+    tape = ap.add_mutually_exclusive_group()
+    tape.add_argument("--record", type=Path, help="keep the model's answers in this file")
+    tape.add_argument("--replay", type=Path, help="answer from a --record file, no model")
     ap.add_argument("--max-tokens", type=int, default=128, help="longest answer, tokens")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -272,7 +332,8 @@ def main() -> None:
 
     articles, questions = load(args.data)
     sample, rest = split(questions, args.n, args.seed)
-    services, assistant_id = build(args.work, articles, args.fake_llm, args.max_tokens)
+    tape = (args.replay, True) if args.replay else (args.record, False) if args.record else None
+    services, assistant_id = build(args.work, articles, args.fake_llm, args.max_tokens, tape)
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.fit:
         result = fit(services, assistant_id, rest, args.fit_limit)

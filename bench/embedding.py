@@ -47,6 +47,7 @@ VARIANTS = {  # the app's recipe is int8 weights, per channel, MatMul/Gemm only
     "int8 per-tensor": Recipe(per_channel=False),
     "int8 reduce-range": Recipe(reduce_range=True),
     "uint8 weights": Recipe(signed=False),
+    "int8 fused graph": Recipe(fuse=True),
     "int8 fused graph, all ops": Recipe(fuse=True, ops=()),
     "fp32 onnx": Recipe(quantize=False),
 }

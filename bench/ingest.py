@@ -26,12 +26,13 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gptbuilder.backends.embedder import Embedder, SentenceTransformerEmbedder
-from gptbuilder.config import Settings
-from gptbuilder.errors import GPTBuilderError
-from gptbuilder.services import Services
-from gptbuilder.types import AssistantDraft
+# Heavy imports (torch, the app) go inside the functions: every file is read in a child
+# process that imports this module again, as the app's children import app.py (kept light).
+if TYPE_CHECKING:
+    from gptbuilder.backends.embedder import Embedder
+    from gptbuilder.services import Services
 
 log = logging.getLogger("bench.ingest")
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,11 +47,12 @@ def peak_rss_mb() -> tuple[float, float]:
     return me, kids
 
 
-def ingest(
-    services: Services, name: str, files: list[Path], fp32: Embedder | None = None
-) -> dict:
+def ingest(services: Services, name: str, files: list[Path], fp32: Embedder | None = None) -> dict:
     """Add ``files`` to a new assistant; time it; then time raw embedding of its chunks (with
     the app's embedder, and with ``fp32`` if given)."""
+    from gptbuilder.errors import GPTBuilderError
+    from gptbuilder.types import AssistantDraft
+
     a = services.repo.create_assistant(AssistantDraft(name=name))
     pages = chunks = failed = 0
     t0 = time.perf_counter()
@@ -64,8 +66,14 @@ def ingest(
             log.info("  %s: %s", f.name, err)
         if i % 10 == 0 or i == len(files):
             el = time.perf_counter() - t0
-            log.info("%s: %d/%d files, %.0f s, about %.0f s left", name, i, len(files), el,
-                     el / i * (len(files) - i))
+            log.info(
+                "%s: %d/%d files, %.0f s, about %.0f s left",
+                name,
+                i,
+                len(files),
+                el,
+                el / i * (len(files) - i),
+            )
     pipeline_s = time.perf_counter() - t0
     ids = services.repo.ready_document_ids(a.id)
     _, texts = services.repo.chunk_texts(ids)
@@ -140,6 +148,10 @@ def big_pdf(folder: Path, pages: int = 500) -> Path:
 
 
 def main() -> None:
+    from gptbuilder.backends.embedder import SentenceTransformerEmbedder
+    from gptbuilder.config import Settings
+    from gptbuilder.services import Services
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scifact-limit", type=int, default=2000, help="abstracts to ingest")
     ap.add_argument("--pdf-limit", type=int, default=0, help="shared PDFs to ingest (0: all)")
@@ -179,9 +191,19 @@ def main() -> None:
             }
         services.close()
     (RESULTS / "ingest.json").write_text(json.dumps(results, indent=1))
-    keys = ["files", "failed", "pages", "chunks", "pages_per_s", "chunks_per_s",
-            "raw_embed_chunks_per_s", "fp32_embed_chunks_per_s", "overhead", "peak_rss_mb",
-            "peak_child_rss_mb"]
+    keys = [
+        "files",
+        "failed",
+        "pages",
+        "chunks",
+        "pages_per_s",
+        "chunks_per_s",
+        "raw_embed_chunks_per_s",
+        "fp32_embed_chunks_per_s",
+        "overhead",
+        "peak_rss_mb",
+        "peak_child_rss_mb",
+    ]
     md = ["| corpus | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, r in results.items():
         if isinstance(r, dict):

@@ -1,6 +1,8 @@
 """Every supported format, real files made by the real libraries, and the reader's limits."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,27 @@ def test_isolated_reader_returns_pages_and_plain_errors(pdf_dir, tmp_path):
     assert len(loaded.pages) == 4
     with pytest.raises(IngestError, match="password"):
         load_file_isolated(pdf_dir / "pdfplumber" / "password-example.pdf", "pw.pdf")
+
+
+def test_reader_children_do_not_import_the_app(tmp_path):
+    """Each file is read in a child process that imports the main module again: app.py must
+    stay light at import (gradio and torch cost seconds per file), and the children are forked
+    from a server that has only the readers."""
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "import sys; import app; "
+        "heavy = [m for m in ('gradio', 'torch', 'sentence_transformers', 'llama_cpp') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+    from gptbuilder.ingest.load import _reader_context
+
+    assert _reader_context().get_start_method() in ("forkserver", "spawn")
+    if sys.platform == "linux":
+        assert _reader_context().get_start_method() == "forkserver"
 
 
 def test_page_limit(pdf_dir):

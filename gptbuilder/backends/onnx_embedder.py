@@ -105,6 +105,8 @@ class Recipe:
     signed: bool = True  # int8 weights (x86: u8s8 kernels); False: uint8 (u8u8 kernels)
     exclude: tuple[str, ...] = ()  # node names left in fp32
     quantize: bool = True  # False: the fp32 ONNX model (a reference)
+    const_b_only: bool = False  # quantise only products with a weight (not attention's)
+    opt_level: int = 1  # of the fusion (1: basic fusions, 2: extended, 99: all)
 
 
 DEFAULT_RECIPE = Recipe()
@@ -178,7 +180,7 @@ def export_int8(model_dir: Path, target: Path, recipe: Recipe = DEFAULT_RECIPE) 
                 model_type="bert",
                 num_heads=config.num_attention_heads,
                 hidden_size=config.hidden_size,
-                opt_level=1,
+                opt_level=recipe.opt_level,
             )
             source = Path(tmp) / "model-fused.onnx"
             fused.save_model_to_file(str(source))
@@ -193,7 +195,10 @@ def export_int8(model_dir: Path, target: Path, recipe: Recipe = DEFAULT_RECIPE) 
                     reduce_range=recipe.reduce_range,
                     op_types_to_quantize=list(recipe.ops) or None,
                     nodes_to_exclude=list(recipe.exclude) or None,
-                    extra_options={"DefaultTensorType": 1},  # FLOAT, for fused (contrib) nodes
+                    extra_options={
+                        "DefaultTensorType": 1,  # FLOAT, for fused (contrib) nodes
+                        "MatMulConstBOnly": recipe.const_b_only,
+                    },
                 )
         else:
             os.replace(source, int8)
