@@ -196,11 +196,13 @@ def coverage(query_terms: Sequence[str], text_terms: set[str], stats: TermStats)
 
 
 # Linear model ranking the sentences of the retrieved passages by how likely they hold the
-# answer. Features, in order (see ``sentence_features``): sentence cosine, sentence coverage,
-# its passage's cosine, its passage's coverage, 1 / passage rank, holds the asked-for kind of
+# answer. Features, in order (see ``candidates``): sentence cosine, sentence coverage, its
+# passage's cosine, its passage's coverage, 1 / passage rank, holds the asked-for kind of
 # answer, shared word pairs, share of its words that are new (not in the question), coverage of
-# the sentence before it, length. Fitted on the SQuAD 2.0 answerable questions outside the answer
-# benchmark's sample: ``python -m bench.answers --fit-ranker``.
+# the sentence before it, length. The weights are the plain half cosine, half coverage: a
+# listwise fit of all ten on the 978 answerable SQuAD 2.0 questions outside the benchmark's
+# sample (``python -m bench.answers --fit-ranker``) put a sentence holding the answer first
+# 76.8% of the time for articles left out of the fit, against 76.5% for these weights.
 SENTENCE_WEIGHTS = np.array([0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=np.float64)
 
 
