@@ -60,18 +60,7 @@ class ReembedQueries:
                 is None
             ):
                 copies = [
-                    ChunkRow(
-                        blob_sha=sha256,
-                        chunking_key=new_key,
-                        ordinal=r.ordinal,
-                        page=r.page,
-                        char_start=r.char_start,
-                        char_end=r.char_end,
-                        text=r.text,
-                        heading=r.heading,
-                        embedding=np.asarray(v, dtype=np.float32).tobytes(),
-                        excluded=r.excluded,
-                    )
+                    ChunkRow.of(sha256, new_key, r, v, r.excluded)
                     for r, v in zip(rows, vectors, strict=True)
                 ]
                 s.add_all(copies)

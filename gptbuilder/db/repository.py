@@ -246,18 +246,7 @@ class Repository(FlagQueries, ReembedQueries):
                 if p.number not in existing
             )
             s.add_all(
-                ChunkRow(
-                    blob_sha=sha256,
-                    chunking_key=chunking_key,
-                    ordinal=c.ordinal,
-                    page=c.page,
-                    char_start=c.char_start,
-                    char_end=c.char_end,
-                    text=c.text,
-                    heading=c.heading,
-                    embedding=np.asarray(v, dtype=np.float32).tobytes(),
-                    excluded=exclude_flagged and c.ordinal in flagged,
-                )
+                ChunkRow.of(sha256, chunking_key, c, v, exclude_flagged and c.ordinal in flagged)
                 for c, v in zip(chunks, vectors, strict=True)
             )
             if flags:

@@ -9,7 +9,9 @@ blob under the file name the user gave it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     Boolean,
     Float,
@@ -93,6 +95,24 @@ class ChunkRow(Base):
     # On the chunk, not the document: it is a judgement about the content, and every search
     # path (vectors, keywords) can filter on one column.
     excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+    @classmethod
+    def of(
+        cls, blob_sha: str, chunking_key: str, chunk: Any, vector: Any, excluded: bool
+    ) -> ChunkRow:
+        """A row for ``chunk`` (a ``types.Chunk`` or another ChunkRow) with ``vector``."""
+        return cls(
+            blob_sha=blob_sha,
+            chunking_key=chunking_key,
+            ordinal=chunk.ordinal,
+            page=chunk.page,
+            char_start=chunk.char_start,
+            char_end=chunk.char_end,
+            text=chunk.text,
+            heading=chunk.heading,
+            embedding=np.asarray(vector, dtype=np.float32).tobytes(),
+            excluded=excluded,
+        )
 
 
 class FlagRow(Base):
