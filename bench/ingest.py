@@ -41,9 +41,12 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def peak_rss_mb() -> tuple[float, float]:
-    """High-water marks (MB) of this process and of its finished children."""
+    """High-water marks (MB) of this process and of the reader children (which belong to the
+    readers' forkserver, so they report their own)."""
+    from gptbuilder.ingest.load import reader_peak_mb
+
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    kids = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, reader_peak_mb())
     return me, kids
 
 

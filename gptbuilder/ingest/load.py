@@ -90,7 +90,9 @@ def _child(conn: Connection, path: str, filename: str, limits: LoadLimits) -> No
     except (ValueError, OSError):  # not allowed here: run without the cap
         pass
     try:
-        conn.send(("ok", load_file(Path(path), filename, limits)))
+        loaded = load_file(Path(path), filename, limits)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        conn.send(("ok", (loaded, peak_mb)))
     except IngestError as err:
         conn.send(("error", str(err)))
     except MemoryError:
@@ -149,4 +151,17 @@ def load_file_isolated(path: Path, filename: str, limits: LoadLimits = DEFAULT_L
         receive.close()
     if status == "error":
         raise IngestError(payload)
-    return payload
+    loaded, peak_mb = payload
+    global _reader_peak_mb
+    _reader_peak_mb = max(_reader_peak_mb, peak_mb)
+    return loaded  # type: ignore[no-any-return]
+
+
+_reader_peak_mb = 0.0
+
+
+def reader_peak_mb() -> float:
+    """The most memory (RSS high-water mark, MB) any reader child of this process has used on
+    a file it read. The children are the forkserver's, so the parent's RUSAGE_CHILDREN does
+    not see them."""
+    return _reader_peak_mb
