@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -24,6 +23,7 @@ from gptbuilder.retrieval.cite import MARKER, cited_sentences, resolve_citations
 from gptbuilder.retrieval.evidence import (
     Assessment,
     Candidates,
+    Evidence,
     SentenceVectors,
     TermStats,
     TermStatsCache,
@@ -172,10 +172,8 @@ class AnswerEngine:
         if judged is None or not judged.evidence:
             return None
         top = judged.evidence[0].score
-        best_of: dict[int, float] = {}
-        for ev in judged.evidence:  # best first
-            best_of.setdefault(hits[ev.hit_index].chunk_id, ev.score)
-        return [best_of.get(h.chunk_id, -math.inf) >= top for h in fitted]
+        best_of = _best_per_passage(hits, judged)
+        return [h.chunk_id in best_of and best_of[h.chunk_id].score >= top for h in fitted]
 
     def _extractive(self, hits: Sequence[Hit], judged: Assessment, dropped: int) -> Answer:
         """The best sentence of the documents, quoted: what the model said did not hold up."""
@@ -197,10 +195,10 @@ class AnswerEngine:
         """Each citation's quote: the sentence of its passage that best answers the question
         (ranked by ``evidence.assess``), else the one that best supports the claim."""
         claims = cited_sentences(answer.text)
-        best_in: dict[int, tuple[int, int]] = {}
-        if judged is not None:
-            for ev in judged.evidence:  # best first
-                best_in.setdefault(hits[ev.hit_index].chunk_id, (ev.start, ev.end))
+        best_in = {
+            chunk_id: (ev.start, ev.end)
+            for chunk_id, ev in (_best_per_passage(hits, judged) if judged else {}).items()
+        }
         cits = tuple(
             replace(
                 c,
@@ -210,3 +208,11 @@ class AnswerEngine:
             for c in answer.citations
         )
         return replace(answer, citations=cits)
+
+
+def _best_per_passage(hits: Sequence[Hit], judged: Assessment) -> dict[int, Evidence]:
+    """Chunk id -> the best-ranked evidence sentence of that passage."""
+    best: dict[int, Evidence] = {}
+    for ev in judged.evidence:  # best first
+        best.setdefault(hits[ev.hit_index].chunk_id, ev)
+    return best
