@@ -4,7 +4,8 @@ In one run, on the shared PDF corpus and on SciFact abstracts (grouped 100 per M
 as a user would upload reports rather than 5,000 one-paragraph files):
 
 - pages/s and chunks/s of the whole pipeline (sniff, read in a child process, chunk, embed,
-  store in SQLite, add to FAISS and BM25), through ``Library.add_file`` as the app does it;
+  store in SQLite, add to FAISS and BM25), through ``Library.add_file`` as the app does it
+  (the next file read while this one is embedded, ``Library.read_ahead``);
 - the raw embedding throughput of the same embedder the app uses (``Services.embedder``: int8
   ONNX or fp32 torch, GPTB_EMBEDDING_BACKEND) on the same chunks (one ``embed`` call), and for
   comparison that of fp32 sentence-transformers (``--no-fp32`` skips it: the process then does
@@ -59,9 +60,10 @@ def ingest(services: Services, name: str, files: list[Path], fp32: Embedder | No
     a = services.repo.create_assistant(AssistantDraft(name=name))
     pages = chunks = failed = 0
     t0 = time.perf_counter()
+    reader = services.library.read_ahead([(f, f.name) for f in files])
     for i, f in enumerate(files, 1):
         try:
-            doc = services.library.add_file(a.id, f, f.name).document
+            doc = services.library.add_file(a.id, f, f.name, reader=reader).document
             pages += doc.pages
             chunks += doc.chunks
         except GPTBuilderError as err:
@@ -77,6 +79,7 @@ def ingest(services: Services, name: str, files: list[Path], fp32: Embedder | No
                 el,
                 el / i * (len(files) - i),
             )
+    reader.close()
     pipeline_s = time.perf_counter() - t0
     ids = services.repo.ready_document_ids(a.id)
     _, texts = services.repo.chunk_texts(ids)

@@ -8,8 +8,9 @@ import hashlib
 import logging
 import os
 import shutil
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
 from gptbuilder.errors import GPTBuilderError, IngestError
 from gptbuilder.ingest.chunk import chunk_pages, chunking_key, embedding_model_of, rekeyed
-from gptbuilder.ingest.load import LoadLimits, load_file_isolated
+from gptbuilder.ingest.load import LoadLimits, ReadAhead, load_file_isolated
 from gptbuilder.ingest.sniff import MARKDOWN
 from gptbuilder.personas.definition import unique_name
 from gptbuilder.retrieval.index_store import IndexStore
@@ -118,12 +119,14 @@ class Library:
         filename: str,
         progress: Progress = _no_progress,
         prebuilt: Prebuilt | None = None,
+        reader: ReadAhead | None = None,
     ) -> AddResult:
         """Add one file to an assistant's knowledge. All or nothing: on any failure the
         assistant is left as it was and an IngestError explains why.
 
         The file is always read and cut into chunks here; ``prebuilt`` may only spare the
-        embedding of those chunks."""
+        embedding of those chunks. ``reader`` (from ``read_ahead``) reads the files of an upload
+        one ahead, so that the next is read while this one is embedded."""
         started = time.perf_counter()
         filename = Path(filename).name or "document"
         self._repo.get_assistant(assistant_id)  # raises NotFound
@@ -146,7 +149,11 @@ class Library:
         imported = False
         if not reused:
             progress(0.05, f"Reading {filename}")
-            loaded = load_file_isolated(path, filename, self._limits)  # IngestError: why not
+            loaded = (  # an IngestError says why the file cannot be read
+                reader.read(path, filename)
+                if reader is not None
+                else load_file_isolated(path, filename, self._limits)
+            )
             media_type = loaded.media_type
         else:
             media_type = self._repo.blob_media_type(sha)
@@ -234,6 +241,13 @@ class Library:
             flagged=flagged,
             hidden=hidden,
         )
+
+    def read_ahead(
+        self, files: Sequence[tuple[Path, str]], stop: threading.Event | None = None
+    ) -> ReadAhead:
+        """A reader for the files of one upload, in order, for ``add_file(reader=...)``; close
+        it (or use it as a context manager) when the upload ends."""
+        return ReadAhead(files, self._limits, stop)
 
     def set_excluded(self, chunk_ids: list[int], excluded: bool) -> int:
         """Exclude passages from answers, or keep them again, in every assistant that holds

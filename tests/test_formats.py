@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gptbuilder.errors import IngestError
-from gptbuilder.ingest.load import LoadLimits, load_file, load_file_isolated
+from gptbuilder.errors import Cancelled, IngestError
+from gptbuilder.ingest.load import LoadLimits, ReadAhead, load_file, load_file_isolated
 from gptbuilder.ingest.ocr import tesseract_path
 
 
@@ -64,6 +64,24 @@ def test_scanned_pdf_is_read_by_ocr(pdf_dir, tmp_path):
         load_file(scan, "scan.pdf", LoadLimits(ocr=False))
 
 
+@pytest.mark.skipif(tesseract_path() is None, reason="Tesseract is not installed")
+def test_scanned_pages_are_recognised_in_parallel_each_on_its_page(pdf_dir, tmp_path):
+    import pypdfium2 as pdfium
+
+    from gptbuilder.ingest.ocr import ocr_pdf_pages
+
+    source = pdfium.PdfDocument(str(pdf_dir / "py-pdf-sample-files" / "crazyones-pdfa.pdf"))
+    crazy = source[0].render(scale=150 / 72).to_pil().convert("RGB")
+    blank = crazy.copy()
+    blank.paste((255, 255, 255), (0, 0, *blank.size))
+    scan = tmp_path / "scans.pdf"
+    crazy.save(scan, format="PDF", resolution=150, save_all=True, append_images=[blank, crazy])
+    text = ocr_pdf_pages(scan, [1, 2, 3])
+    assert sorted(text) == [1, 2, 3]
+    assert "crazy ones" in text[1].lower() and "crazy ones" in text[3].lower()
+    assert not text[2].strip()
+
+
 def test_expected_page_counts_of_the_sample_corpus(pdf_dir):
     """Every PDF that files.json lists ingests with its page count, or fails plainly (for
     example unreadablemetadata.pdf, whose page tree neither pypdf nor PDFium can read)."""
@@ -102,6 +120,42 @@ def test_isolated_reader_returns_pages_and_plain_errors(pdf_dir, tmp_path):
     assert len(loaded.pages) == 4
     with pytest.raises(IngestError, match="password"):
         load_file_isolated(pdf_dir / "pdfplumber" / "password-example.pdf", "pw.pdf")
+
+
+def test_read_ahead_reads_the_next_file_while_this_one_is_used(pdf_dir, tmp_path):
+    """An upload's files are read one ahead, each in its own child: the same pages as reading
+    them one by one, a broken file fails alone, and the file after it still comes."""
+    good = pdf_dir / "py-pdf-sample-files" / "pdflatex-4-pages.pdf"
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(good.read_bytes()[:300])
+    note = tmp_path / "note.txt"
+    note.write_text("The meeting moved to Thursday at ten.")
+    files = [(good, "a.pdf"), (broken, "broken.pdf"), (note, "note.txt")]
+    with ReadAhead(files) as reader:
+        first = reader.read(good, "a.pdf")
+        ahead = reader._pending[(broken, "broken.pdf")]
+        # read in the background, before it was asked for
+        assert isinstance(ahead.exception(timeout=60), IngestError)
+        with pytest.raises(IngestError, match="damaged|could not be read"):
+            reader.read(broken, "broken.pdf")
+        assert (note, "note.txt") in reader._pending
+        last = reader.read(note, "note.txt")
+    assert [p.text for p in first.pages] == [p.text for p in load_file(good, "a.pdf").pages]
+    assert "Thursday" in last.pages[0].text
+
+
+def test_a_cancel_stops_a_read_in_progress(pdf_dir):
+    import threading
+    import time
+
+    cancel = threading.Event()
+    slow = pdf_dir / "py-pdf-sample-files" / "GeoTopo-komprimiert.pdf"
+    with ReadAhead([(slow, "GeoTopo.pdf")], stop=cancel) as reader:
+        threading.Timer(0.3, cancel.set).start()
+        started = time.monotonic()
+        with pytest.raises(Cancelled):
+            reader.read(slow, "GeoTopo.pdf")
+        assert time.monotonic() - started < 3  # reading it whole takes over 10 s
 
 
 def test_reader_children_do_not_import_the_app(tmp_path):

@@ -15,12 +15,15 @@ import logging
 import multiprocessing
 import resource
 import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
-from gptbuilder.errors import IngestError
+from gptbuilder.errors import Cancelled, IngestError
 from gptbuilder.ingest import sniff
 from gptbuilder.ingest.pdf import read_pdf
 from gptbuilder.ingest.text import Loaded, normalize_text, ranges, read_text
@@ -31,7 +34,14 @@ from gptbuilder.types import Page
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LoadLimits", "Loaded", "load_file", "load_file_isolated", "normalize_text"]
+__all__ = [
+    "LoadLimits",
+    "Loaded",
+    "ReadAhead",
+    "load_file",
+    "load_file_isolated",
+    "normalize_text",
+]
 
 
 @dataclass(frozen=True)
@@ -123,8 +133,14 @@ def _reader_context() -> BaseContext:
         return _context
 
 
-def load_file_isolated(path: Path, filename: str, limits: LoadLimits = DEFAULT_LIMITS) -> Loaded:
-    """Like load_file, but in a child process that is stopped after ``limits.timeout_s``."""
+def load_file_isolated(
+    path: Path,
+    filename: str,
+    limits: LoadLimits = DEFAULT_LIMITS,
+    stop: Callable[[], bool] | None = None,
+) -> Loaded:
+    """Like load_file, but in a child process that is stopped after ``limits.timeout_s``, or
+    as soon as ``stop()`` returns True (then Cancelled is raised)."""
     ctx = _reader_context()
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(
@@ -132,12 +148,16 @@ def load_file_isolated(path: Path, filename: str, limits: LoadLimits = DEFAULT_L
     )
     proc.start()
     send.close()
+    deadline = time.monotonic() + limits.timeout_s
     try:
-        if not receive.poll(limits.timeout_s):
-            raise IngestError(
-                f"Reading “{filename}” took longer than {limits.timeout_s:.0f} seconds and was "
-                "stopped (setting GPTB_INGEST_TIMEOUT_S)."
-            )
+        while not receive.poll(min(_STOP_POLL_S, max(0.0, deadline - time.monotonic()))):
+            if stop is not None and stop():
+                raise Cancelled("Stopped by you.")
+            if time.monotonic() >= deadline:
+                raise IngestError(
+                    f"Reading “{filename}” took longer than {limits.timeout_s:.0f} seconds and "
+                    "was stopped (setting GPTB_INGEST_TIMEOUT_S)."
+                )
         try:
             status, payload = receive.recv()
         except (EOFError, OSError) as err:
@@ -155,6 +175,66 @@ def load_file_isolated(path: Path, filename: str, limits: LoadLimits = DEFAULT_L
     global _reader_peak_mb
     _reader_peak_mb = max(_reader_peak_mb, peak_mb)
     return loaded  # type: ignore[no-any-return]
+
+
+_STOP_POLL_S = 0.2  # how often a waiting reader checks whether it was cancelled
+
+
+class ReadAhead:
+    """Reads the files of an upload one ahead: while one file is chunked and embedded, the
+    next is already being read (in its own child process, as ``load_file_isolated``), so on
+    a multi-core machine reading and embedding overlap. At most one file is read ahead, so
+    memory stays bounded. ``close`` (or ``stop`` being set: the upload was cancelled) stops a
+    read in progress."""
+
+    def __init__(
+        self,
+        files: Sequence[tuple[Path, str]],
+        limits: LoadLimits = DEFAULT_LIMITS,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self._files = [(Path(p), n) for p, n in files]
+        self._limits = limits
+        self._cancel = stop
+        self._closed = threading.Event()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gptb-read-ahead")
+        self._pending: dict[tuple[Path, str], Future[Loaded]] = {}
+
+    def read(self, path: Path, filename: str) -> Loaded:
+        """The file's contents (read ahead, or read now); then starts reading the next file.
+        Raises IngestError (or Cancelled) as load_file_isolated does."""
+        key = (Path(path), filename)
+        future = self._pending.pop(key, None)
+        if key in self._files:
+            following = self._files.index(key) + 1
+            if following < len(self._files) and not self._stopped():
+                self._start(self._files[following])
+        if future is None:
+            return load_file_isolated(path, filename, self._limits, self._stopped)
+        return future.result()
+
+    def _stopped(self) -> bool:
+        return self._closed.is_set() or (self._cancel is not None and self._cancel.is_set())
+
+    def _start(self, key: tuple[Path, str]) -> None:
+        if key not in self._pending:
+            self._pending[key] = self._pool.submit(
+                load_file_isolated, key[0], key[1], self._limits, self._stopped
+            )
+
+    def close(self) -> None:
+        """Stop reading ahead: a read in progress is stopped, its child process killed."""
+        self._closed.set()
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 _reader_peak_mb = 0.0

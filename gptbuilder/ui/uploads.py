@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptbuilder.errors import Cancelled, GPTBuilderError
+from gptbuilder.ingest.load import ReadAhead
 from gptbuilder.library import AddResult, Library
 from gptbuilder.ui.render import escape_untrusted
 
@@ -52,31 +53,39 @@ class UploadJob:
         return not self._thread.is_alive()
 
     def _run(self) -> None:
-        for path, status in zip(self.paths, self.files, strict=True):
+        files = [(p, f.name) for p, f in zip(self.paths, self.files, strict=True)]
+        # The next file is read while this one is embedded; a cancel stops both.
+        with self.library.read_ahead(files, self.cancel) as reader:
+            for path, status in zip(self.paths, self.files, strict=True):
+                self._add(path, status, reader)
+
+    def _add(self, path: Path, status: FileStatus, reader: ReadAhead) -> None:
+        if self.cancel.is_set():
+            status.state = "cancelled"
+            return
+        status.state = "working"
+
+        def step(fraction: float, doing: str) -> None:
             if self.cancel.is_set():
-                status.state = "cancelled"
-                continue
-            status.state = "working"
+                raise Cancelled("Stopped by you.")
+            status.fraction, status.doing = fraction, doing
 
-            def step(fraction: float, doing: str, status: FileStatus = status) -> None:
-                if self.cancel.is_set():
-                    raise Cancelled("Stopped by you.")
-                status.fraction, status.doing = fraction, doing
-
-            try:
-                result = self.library.add_file(self.assistant_id, path, status.name, step)
-            except Cancelled:
-                status.state = "cancelled"
-            except GPTBuilderError as err:
-                status.state, status.error = "failed", str(err)
-            except Exception:  # never lose the other files of the upload
-                log.exception("unexpected failure adding %s", status.name)
-                status.state = "failed"
-                status.error = f"“{status.name}” could not be added (internal error)."
-            else:
-                status.result = result
-                status.state = "duplicate" if result.duplicate else "done"
-                status.fraction = 1.0
+        try:
+            result = self.library.add_file(
+                self.assistant_id, path, status.name, step, reader=reader
+            )
+        except Cancelled:
+            status.state = "cancelled"
+        except GPTBuilderError as err:
+            status.state, status.error = "failed", str(err)
+        except Exception:  # never lose the other files of the upload
+            log.exception("unexpected failure adding %s", status.name)
+            status.state = "failed"
+            status.error = f"“{status.name}” could not be added (internal error)."
+        else:
+            status.result = result
+            status.state = "duplicate" if result.duplicate else "done"
+            status.fraction = 1.0
 
     def overall(self) -> tuple[float, float | None]:
         """(fraction done 0..1 by bytes, estimated seconds left or None)."""
