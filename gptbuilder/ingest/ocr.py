@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,8 @@ PAGE_TIMEOUT_S = 120
 # Tesseract's OpenMP threads fight over few cores: one page took 8.3 s with its default and
 # 1.2 s with one thread here (2 cores), with the same text.
 THREADS = "1"
+# Pages recognised at once (one Tesseract process each), at most one per core.
+MAX_PROCESSES = 4
 
 
 def tesseract_path() -> str | None:
@@ -26,31 +29,53 @@ def tesseract_path() -> str | None:
 
 
 def ocr_pdf_pages(path: Path, numbers: list[int], languages: str = "eng") -> dict[int, str]:
-    """Recognised text of the given 1-based pages. Pages that fail are left out."""
+    """Recognised text of the given 1-based pages. Pages that fail are left out.
+
+    Pages are rendered here one by one and recognised by one single-threaded Tesseract
+    process per core at a time (a few rendered pages wait at most, so memory stays bounded)."""
     exe = tesseract_path()
     if exe is None or not numbers:
         return {}
     import pypdfium2 as pdfium  # renders pages to pixels; pypdf cannot
 
+    workers = max(1, min(len(numbers), os.cpu_count() or 1, MAX_PROCESSES))
     out: dict[int, str] = {}
+    pending: dict[int, Future[str]] = {}
+
+    def collect(number: int) -> None:
+        try:
+            out[number] = pending.pop(number).result()
+        except (subprocess.SubprocessError, OSError) as err:
+            log.warning("OCR of page %d of %s failed: %r", number, path.name, err)
+
     doc = pdfium.PdfDocument(str(path))
     try:
-        for number in numbers:
-            try:
-                bitmap = doc[number - 1].render(scale=DPI / 72, grayscale=True)
-                buf = io.BytesIO()
-                bitmap.to_pil().save(buf, format="PNG")
-                done = subprocess.run(
-                    [exe, "stdin", "stdout", "-l", languages],
-                    input=buf.getvalue(),
-                    capture_output=True,
-                    timeout=PAGE_TIMEOUT_S,
-                    check=True,
-                    env={**os.environ, "OMP_THREAD_LIMIT": THREADS},
-                )
-                out[number] = done.stdout.decode("utf-8", errors="replace")
-            except (subprocess.SubprocessError, OSError, pdfium.PdfiumError) as err:
-                log.warning("OCR of page %d of %s failed: %r", number, path.name, err)
+        with ThreadPoolExecutor(workers, thread_name_prefix="gptb-ocr") as pool:
+            for number in numbers:
+                try:
+                    bitmap = doc[number - 1].render(scale=DPI / 72, grayscale=True)
+                    buf = io.BytesIO()
+                    bitmap.to_pil().save(buf, format="PNG")
+                except (pdfium.PdfiumError, OSError) as err:
+                    log.warning("rendering page %d of %s failed: %r", number, path.name, err)
+                    continue
+                pending[number] = pool.submit(_recognise, exe, buf.getvalue(), languages)
+                if len(pending) > workers:  # the oldest page first: pages wait in order
+                    collect(next(iter(pending)))
+            for number in list(pending):
+                collect(number)
     finally:
         doc.close()
     return out
+
+
+def _recognise(exe: str, png: bytes, languages: str) -> str:
+    done = subprocess.run(
+        [exe, "stdin", "stdout", "-l", languages],
+        input=png,
+        capture_output=True,
+        timeout=PAGE_TIMEOUT_S,
+        check=True,
+        env={**os.environ, "OMP_THREAD_LIMIT": THREADS},
+    )
+    return done.stdout.decode("utf-8", errors="replace")
