@@ -11,6 +11,7 @@ from conftest import make_settings
 from gptbuilder.backends.embedder import HashingEmbedder
 from gptbuilder.backends.llm import ExtractiveFakeLLM
 from gptbuilder.backends.vector_index import NumpyIndex
+from gptbuilder.ingest.sniff import SUPPORTED_SUFFIXES
 from gptbuilder.services import Services
 from gptbuilder.ui.handlers import Handlers
 from gptbuilder.ui.layout import build_app
@@ -31,7 +32,10 @@ def make(h: Handlers, name="Office helper", starters=("When does it open?", "", 
 
 
 def test_app_builds_and_serves(fake_services):
-    build_app(fake_services)
+    blocks = build_app(fake_services)
+    upload = next(c for c in blocks.blocks.values() if getattr(c, "elem_id", None) == "upload")
+    # The file picker offers every type the readers take (Word and web pages too).
+    assert set(upload.file_types) == set(SUPPORTED_SUFFIXES) >= {".docx", ".html", ".pdf"}
     with BackgroundServer(fake_services) as server:
         with urllib.request.urlopen(server.url + "/", timeout=30) as resp:
             assert resp.status == 200

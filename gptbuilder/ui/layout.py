@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from gptbuilder.ingest.sniff import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 from gptbuilder.personas.definition import MAX_STARTERS
 from gptbuilder.services import Services
 from gptbuilder.ui import flagged
@@ -204,9 +205,9 @@ def build_app(services: Services) -> Any:
                             cancel = gr.Button("Keep it")
                     with gr.Tab("Knowledge", id="knowledge") as knowledge_tab:
                         upload = gr.File(
-                            label="Add documents (PDF, TXT, Markdown)",
+                            label=f"Add documents: {SUPPORTED_LABEL}",
                             file_count="multiple",
-                            file_types=[".pdf", ".txt", ".md", ".markdown"],
+                            file_types=list(SUPPORTED_SUFFIXES),
                             type="filepath",
                             elem_id="upload",
                         )
