@@ -158,6 +158,26 @@ def test_a_cancel_stops_a_read_in_progress(pdf_dir):
         assert time.monotonic() - started < 3  # reading it whole takes over 10 s
 
 
+def test_a_long_pdf_is_read_in_parallel_parts_with_the_same_result(pdf_dir, monkeypatch, caplog):
+    """Several children read shares of a long PDF's pages: the pages, warnings and hidden
+    text found are exactly those of one reader (this file hides text on every page)."""
+    import logging
+
+    from gptbuilder.ingest import load
+
+    assert load._shares(100, 4) == [range(1, 51), range(51, 101)]  # 40 pages a part at least
+    path = pdf_dir / "pdfplumber" / "federal-register-2020-17221.pdf"  # 15 pages
+    monkeypatch.setattr(load, "PAGES_PER_PART", 4)
+    monkeypatch.setattr(load, "_workers", lambda: 3)
+    with caplog.at_level(logging.INFO, logger="gptbuilder.ingest.load"):
+        parallel = load_file_isolated(path, "register.pdf")
+    assert "in 3 parts" in caplog.text
+    whole = load_file(path, "register.pdf")
+    assert parallel == whole
+    assert parallel.hidden and any("Hidden text" in w for w in parallel.warnings)
+    assert load._shares(15, 3) == [range(1, 6), range(6, 11), range(11, 16)]
+
+
 def test_reader_children_do_not_import_the_app(tmp_path):
     """Each file is read in a child process that imports the main module again: app.py must
     stay light at import (gradio and torch cost seconds per file), and the children are forked

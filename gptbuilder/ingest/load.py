@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import resource
 import threading
 import time
@@ -21,11 +22,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from gptbuilder.errors import Cancelled, IngestError
 from gptbuilder.ingest import sniff
-from gptbuilder.ingest.pdf import read_pdf
+from gptbuilder.ingest.pdf import PdfPart, assemble, open_pdf, page_count, read_pages, read_pdf
 from gptbuilder.ingest.text import Loaded, normalize_text, ranges, read_text
 from gptbuilder.ingest.webpage import read_html
 from gptbuilder.ingest.word import read_docx
@@ -68,8 +71,12 @@ def load_file(path: Path, filename: str, limits: LoadLimits = DEFAULT_LIMITS) ->
         loaded = read_html(path, filename)
     else:
         loaded = read_text(path, filename, media_type)
-    if warning:
-        loaded = replace(loaded, warnings=[warning, *loaded.warnings])
+    return _finished(loaded, warning)
+
+
+def _finished(loaded: Loaded, sniff_warning: str | None) -> Loaded:
+    if sniff_warning:
+        loaded = replace(loaded, warnings=[sniff_warning, *loaded.warnings])
     return strip_invisible_pages(loaded)
 
 
@@ -93,16 +100,18 @@ def strip_invisible_pages(loaded: Loaded) -> Loaded:
     return replace(loaded, pages=pages, invisible=invisible, warnings=[*loaded.warnings, note])
 
 
-def _child(conn: Connection, path: str, filename: str, limits: LoadLimits) -> None:
+def _child(
+    conn: Connection, task: Callable[..., Any], args: tuple, filename: str, limits: LoadLimits
+) -> None:
     try:
         cap = limits.memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (ValueError, OSError):  # not allowed here: run without the cap
         pass
     try:
-        loaded = load_file(Path(path), filename, limits)
+        result = task(*args)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        conn.send(("ok", (loaded, peak_mb)))
+        conn.send(("ok", (result, peak_mb)))
     except IngestError as err:
         conn.send(("error", str(err)))
     except MemoryError:
@@ -112,6 +121,18 @@ def _child(conn: Connection, path: str, filename: str, limits: LoadLimits) -> No
         conn.send(("error", f"“{filename}” could not be read ({type(err).__name__})."))
     finally:
         conn.close()
+
+
+def _probe(path: Path, filename: str, limits: LoadLimits) -> tuple[str, str | None, int]:
+    """(media type, the sniffer's warning, page count of a PDF else 0)."""
+    media_type, warning = sniff.detect(path, filename)
+    count = page_count(path, filename, limits.max_pages) if media_type == sniff.PDF else 0
+    return media_type, warning, count
+
+
+def _read_part(path: Path, filename: str, limits: LoadLimits, numbers: range) -> PdfPart:
+    reader, _ = open_pdf(path, filename, limits.max_pages)
+    return read_pages(reader, path, filename, numbers, limits.ocr, limits.keep_hidden_text)
 
 
 _context: BaseContext | None = None
@@ -140,20 +161,82 @@ def load_file_isolated(
     stop: Callable[[], bool] | None = None,
 ) -> Loaded:
     """Like load_file, but in a child process that is stopped after ``limits.timeout_s``, or
-    as soon as ``stop()`` returns True (then Cancelled is raised)."""
-    ctx = _reader_context()
-    receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(
-        target=_child, args=(send, str(path), filename, limits), daemon=True, name="gptb-reader"
-    )
-    proc.start()
-    send.close()
-    deadline = time.monotonic() + limits.timeout_s
+    as soon as ``stop()`` returns True (then Cancelled is raised).
+
+    A long PDF is read by several children at once, each a share of its pages (their text
+    is the same as one child's), when the machine has cores for it."""
+    run = _Runner(filename, limits, stop)
+    workers = _workers()
+    if workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES:
+        [(media_type, warning, count)] = run([(_probe, (path, filename, limits))])
+        if media_type == sniff.PDF and count >= 2 * PAGES_PER_PART:
+            shares = _shares(count, workers)
+            log.info("reading %s (%d pages) in %d parts", filename, count, len(shares))
+            parts = run([(_read_part, (path, filename, limits, r)) for r in shares])
+            loaded = assemble(filename, count, parts, limits.ocr, limits.keep_hidden_text)
+            return _finished(loaded, warning)
+    [loaded] = run([(load_file, (path, filename, limits))])
+    return loaded  # type: ignore[no-any-return]
+
+
+PARALLEL_MIN_BYTES = 256 * 1024  # smaller files are read by one child, no page count first
+PAGES_PER_PART = 40  # a PDF is split into parts of at least this many pages
+MAX_READERS = 4  # children reading parts of one file at once, at most one per core
+
+
+def _workers() -> int:
     try:
-        while not receive.poll(min(_STOP_POLL_S, max(0.0, deadline - time.monotonic()))):
-            if stop is not None and stop():
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_READERS))
+
+
+def _shares(count: int, workers: int) -> list[range]:
+    """Consecutive page ranges (1-based) covering ``count`` pages."""
+    k = max(1, min(workers, count // PAGES_PER_PART))
+    bounds = [1 + count * i // k for i in range(k + 1)]
+    return [range(bounds[i], bounds[i + 1]) for i in range(k)]
+
+
+class _Runner:
+    """Runs tasks in reader children (all at once), within one file's time limit."""
+
+    def __init__(self, filename: str, limits: LoadLimits, stop: Callable[[], bool] | None):
+        self._filename = filename
+        self._limits = limits
+        self._stop = stop
+        self._deadline = time.monotonic() + limits.timeout_s
+
+    def __call__(self, tasks: list[tuple[Callable[..., Any], tuple]]) -> list[Any]:
+        ctx = _reader_context()
+        running: list[tuple[BaseProcess, Connection]] = []
+        try:
+            for task, args in tasks:
+                receive, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(  # type: ignore[attr-defined]
+                    target=_child,
+                    args=(send, task, args, self._filename, self._limits),
+                    daemon=True,
+                    name="gptb-reader",
+                )
+                proc.start()
+                send.close()
+                running.append((proc, receive))
+            return [self._result(receive) for _, receive in running]
+        finally:
+            for proc, receive in running:
+                if proc.is_alive():
+                    proc.kill()
+                proc.join(5)
+                receive.close()
+
+    def _result(self, receive: Connection) -> Any:
+        filename, limits = self._filename, self._limits
+        while not receive.poll(min(_STOP_POLL_S, max(0.0, self._deadline - time.monotonic()))):
+            if self._stop is not None and self._stop():
                 raise Cancelled("Stopped by you.")
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= self._deadline:
                 raise IngestError(
                     f"Reading “{filename}” took longer than {limits.timeout_s:.0f} seconds and "
                     "was stopped (setting GPTB_INGEST_TIMEOUT_S)."
@@ -164,17 +247,12 @@ def load_file_isolated(
             raise IngestError(
                 f"“{filename}” made the document reader crash; the file may be damaged."
             ) from err
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        receive.close()
-    if status == "error":
-        raise IngestError(payload)
-    loaded, peak_mb = payload
-    global _reader_peak_mb
-    _reader_peak_mb = max(_reader_peak_mb, peak_mb)
-    return loaded  # type: ignore[no-any-return]
+        if status == "error":
+            raise IngestError(payload)
+        result, peak_mb = payload
+        global _reader_peak_mb
+        _reader_peak_mb = max(_reader_peak_mb, peak_mb)
+        return result
 
 
 _STOP_POLL_S = 0.2  # how often a waiting reader checks whether it was cancelled

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,18 @@ def read_pdf(
 ) -> Loaded:
     """Pages of visible text. Text a reader cannot see (see pdf_hidden) is left out, unless
     ``keep_hidden``, and reported either way."""
+    reader, count = open_pdf(path, filename, max_pages)
+    part = read_pages(reader, path, filename, range(1, count + 1), ocr, keep_hidden)
+    return assemble(filename, count, [part], ocr, keep_hidden)
+
+
+def page_count(path: Path, filename: str, max_pages: int) -> int:
+    """Number of pages; raises IngestError as ``read_pdf`` would on opening the file."""
+    return open_pdf(path, filename, max_pages)[1]
+
+
+def open_pdf(path: Path, filename: str, max_pages: int) -> tuple[Any, int]:
+    """A pypdf reader of the file and its page count, or an IngestError saying why not."""
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
@@ -51,30 +64,60 @@ def read_pdf(
             f"“{filename}” has {count} pages; the limit is {max_pages} "
             "(setting GPTB_MAX_PAGES). Split it into smaller files."
         )
+    return reader, count
 
-    texts: dict[int, str] = {}
-    failed: list[int] = []
-    hidden: list[HiddenText] = []
-    for number in range(1, count + 1):
+
+@dataclass
+class PdfPart:
+    """What reading some of a PDF's pages found (several parts can be read in parallel)."""
+
+    texts: dict[int, str] = field(default_factory=dict)  # page number -> normalised text
+    failed: list[int] = field(default_factory=list)  # pages that could not be read
+    ocred: list[int] = field(default_factory=list)  # pages whose text came from OCR
+    hidden: list[HiddenText] = field(default_factory=list)
+
+
+def read_pages(
+    reader: Any, path: Path, filename: str, numbers: range, ocr: bool, keep_hidden: bool
+) -> PdfPart:
+    """Text of the given pages (1-based); pages without text are OCR'd when ``ocr``."""
+    part = PdfPart()
+    for number in numbers:
         try:
             text, found = _page_text(reader.pages[number - 1], number, keep_hidden)
-            texts[number] = normalize_text(text)
-            hidden += found
+            part.texts[number] = normalize_text(text)
+            part.hidden += found
         except Exception as err:  # one bad page must not lose the others
             log.info("page %d of %s failed: %r", number, filename, err)
-            texts[number] = ""
-            failed.append(number)
-
-    blank = [n for n, t in texts.items() if len(t) < MIN_TEXT_CHARS and n not in failed]
-    ocred: list[int] = []
-    warnings: list[str] = []
+            part.texts[number] = ""
+            part.failed.append(number)
+    blank = [n for n, t in part.texts.items() if len(t) < MIN_TEXT_CHARS and n not in part.failed]
     if blank and ocr and tesseract_path():
         for number, text in ocr_pdf_pages(path, blank).items():
             text = normalize_text(text)
             if len(text) >= MIN_TEXT_CHARS:
-                texts[number] = text
-                ocred.append(number)
-    no_text = [n for n, t in texts.items() if len(t) < MIN_TEXT_CHARS]
+                part.texts[number] = text
+                part.ocred.append(number)
+    return part
+
+
+def assemble(
+    filename: str, count: int, parts: list[PdfPart], ocr: bool, keep_hidden: bool
+) -> Loaded:
+    """The document from the parts that together read its ``count`` pages."""
+    texts: dict[int, str] = {}
+    failed: list[int] = []
+    ocred: list[int] = []
+    hidden: list[HiddenText] = []
+    for part in parts:
+        texts.update(part.texts)
+        failed += part.failed
+        ocred += part.ocred
+        hidden += part.hidden
+    failed.sort()
+    ocred.sort()
+    hidden.sort(key=lambda h: h.page)  # stable: a page's own order is kept
+    no_text = [n for n in range(1, count + 1) if len(texts.get(n, "")) < MIN_TEXT_CHARS]
     if len(no_text) == count:
         hint = (
             "Text recognition (OCR) found nothing readable either."
@@ -82,6 +125,7 @@ def read_pdf(
             else "Text recognition (OCR) is not available on this computer (install Tesseract)."
         )
         raise IngestError(f"No text could be read from “{filename}”; it may be a scan. {hint}")
+    warnings: list[str] = []
     if failed:
         warnings.append(f"Pages that could not be read: {ranges(failed)}.")
     rest = [n for n in no_text if n not in failed]
