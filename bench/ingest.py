@@ -15,6 +15,7 @@ as a user would upload reports rather than 5,000 one-paragraph files):
 - a 500-page PDF (shared PDFs' pages repeated) for bounded memory.
 
     python -m bench.ingest [--scifact-limit 2000] [--pdf-limit N] [--skip-big] [--no-fp32]
+                           [--no-read-ahead]
 """
 
 from __future__ import annotations
@@ -51,7 +52,13 @@ def peak_rss_mb() -> tuple[float, float]:
     return me, kids
 
 
-def ingest(services: Services, name: str, files: list[Path], fp32: Embedder | None = None) -> dict:
+def ingest(
+    services: Services,
+    name: str,
+    files: list[Path],
+    fp32: Embedder | None = None,
+    read_ahead: bool = True,
+) -> dict:
     """Add ``files`` to a new assistant; time it; then time raw embedding of its chunks (with
     the app's embedder, and with ``fp32`` if given)."""
     from gptbuilder.errors import GPTBuilderError
@@ -60,7 +67,7 @@ def ingest(services: Services, name: str, files: list[Path], fp32: Embedder | No
     a = services.repo.create_assistant(AssistantDraft(name=name))
     pages = chunks = failed = 0
     t0 = time.perf_counter()
-    reader = services.library.read_ahead([(f, f.name) for f in files])
+    reader = services.library.read_ahead([(f, f.name) for f in files]) if read_ahead else None
     for i, f in enumerate(files, 1):
         try:
             doc = services.library.add_file(a.id, f, f.name, reader=reader).document
@@ -79,7 +86,8 @@ def ingest(services: Services, name: str, files: list[Path], fp32: Embedder | No
                 el,
                 el / i * (len(files) - i),
             )
-    reader.close()
+    if reader is not None:
+        reader.close()
     pipeline_s = time.perf_counter() - t0
     ids = services.repo.ready_document_ids(a.id)
     _, texts = services.repo.chunk_texts(ids)
@@ -163,6 +171,9 @@ def main() -> None:
     ap.add_argument("--pdf-limit", type=int, default=0, help="shared PDFs to ingest (0: all)")
     ap.add_argument("--skip-big", action="store_true", help="skip the 500-page PDF")
     ap.add_argument("--no-fp32", action="store_true", help="skip the fp32 torch comparison")
+    ap.add_argument(
+        "--no-read-ahead", action="store_true", help="read each file only when it is its turn"
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("gptbuilder").setLevel(logging.WARNING)
@@ -183,10 +194,11 @@ def main() -> None:
         if args.pdf_limit:
             pdfs = pdfs[:: max(1, len(pdfs) // args.pdf_limit)][: args.pdf_limit]
         log.info("shared PDFs: %d files", len(pdfs))
-        results["shared_pdfs"] = ingest(services, "PDFs", pdfs, fp32)
+        ahead = not args.no_read_ahead
+        results["shared_pdfs"] = ingest(services, "PDFs", pdfs, fp32, ahead)
         (work / "sci").mkdir()
         results["scifact"] = ingest(
-            services, "SciFact", scifact_files(work / "sci", args.scifact_limit), fp32
+            services, "SciFact", scifact_files(work / "sci", args.scifact_limit), fp32, ahead
         )
         if not args.skip_big:
             before = peak_rss_mb()
