@@ -74,6 +74,7 @@ def test_create_upload_ask_cite_export_import_and_ask_again(app_factory, pdf_dir
         # Progress is visible while the file is read and embedded.
         page.get_by_text(re.compile(r"working|Reading|Embedding")).first.wait_for()
         page.locator("#upload-report").get_by_text("added").wait_for(timeout=180_000)
+        page.get_by_text("Now add documents").wait_for(state="hidden")  # advice followed
         shot(page, "knowledge")
 
         answer = ask(page, QUESTION)

@@ -375,6 +375,8 @@ def build_app(services: Services) -> Any:
             [current],
             [title],
         ).then(**redraw).then(h.flag_view, [current], flag_view)
+        # The notice above ("Created …. Now add documents …") has been followed: clear it.
+        upload.upload(lambda: "", None, [status], queue=False, show_progress="hidden")
         cancel_upload.click(h.cancel_upload, [upload_job], [status])
         remove.click(h.remove_document, [current, doc_pick], [status, docs, doc_pick]).then(
             h.flag_view, [current], flag_view
