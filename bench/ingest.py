@@ -70,7 +70,9 @@ def ingest(
     reader = services.library.read_ahead([(f, f.name) for f in files]) if read_ahead else None
     for i, f in enumerate(files, 1):
         try:
-            doc = services.library.add_file(a.id, f, f.name, reader=reader).document
+            doc = services.library.add_file(
+                a.id, f, f.name, reader=reader, refresh_keywords=False
+            ).document
             pages += doc.pages
             chunks += doc.chunks
         except GPTBuilderError as err:
@@ -88,6 +90,7 @@ def ingest(
             )
     if reader is not None:
         reader.close()
+    services.library.refresh_keywords(a.id)  # once per upload, as the app does
     pipeline_s = time.perf_counter() - t0
     ids = services.repo.ready_document_ids(a.id)
     _, texts = services.repo.chunk_texts(ids)

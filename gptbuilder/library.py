@@ -120,13 +120,16 @@ class Library:
         progress: Progress = _no_progress,
         prebuilt: Prebuilt | None = None,
         reader: ReadAhead | None = None,
+        refresh_keywords: bool = True,
     ) -> AddResult:
         """Add one file to an assistant's knowledge. All or nothing: on any failure the
         assistant is left as it was and an IngestError explains why.
 
         The file is always read and cut into chunks here; ``prebuilt`` may only spare the
         embedding of those chunks. ``reader`` (from ``read_ahead``) reads the files of an upload
-        one ahead, so that the next is read while this one is embedded."""
+        one ahead, so that the next is read while this one is embedded. With
+        ``refresh_keywords`` False the keyword index is only marked stale (rebuilt by the next
+        search or by ``refresh_keywords``): an upload of many files rebuilds it once."""
         started = time.perf_counter()
         filename = Path(filename).name or "document"
         self._repo.get_assistant(assistant_id)  # raises NotFound
@@ -207,12 +210,10 @@ class Library:
             raise
         replaced = self._replace_older_versions(assistant_id, doc_id, filename)
         if self._keywords is not None:
-            progress(0.98, "Updating the keyword index")
             self._keywords.invalidate(assistant_id)
-            try:
-                self._keywords.refresh(assistant_id)  # now, so the next question need not wait
-            except Exception as err:  # the document is in; the next search retries the build
-                log.warning("keyword index of assistant %d not rebuilt: %r", assistant_id, err)
+            if refresh_keywords:
+                progress(0.98, "Updating the keyword index")
+                self.refresh_keywords(assistant_id)
         progress(1.0, f"{filename} is ready")
         seconds = time.perf_counter() - started
         log.info(
@@ -241,6 +242,16 @@ class Library:
             flagged=flagged,
             hidden=hidden,
         )
+
+    def refresh_keywords(self, assistant_id: int) -> None:
+        """Rebuild the assistant's keyword index now, so that the next question need not wait
+        (a failure is logged: the next search tries again)."""
+        if self._keywords is None:
+            return
+        try:
+            self._keywords.refresh(assistant_id)
+        except Exception as err:  # the documents are in; the next search retries the build
+            log.warning("keyword index of assistant %d not rebuilt: %r", assistant_id, err)
 
     def read_ahead(
         self, files: Sequence[tuple[Path, str]], stop: threading.Event | None = None

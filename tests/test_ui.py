@@ -211,3 +211,31 @@ def test_cancel_undoes_the_file_in_progress_and_keeps_finished_ones(tmp_path):
     stored = [p for p in services.settings.files_dir.rglob("*") if p.is_file()]
     assert len(stored) == 1, "the cancelled file's copy is removed"
     services.close()
+
+
+def test_an_upload_of_several_files_builds_the_keyword_index_once(tmp_path, monkeypatch):
+    """BM25 is rebuilt from all of an assistant's passages: once per upload, not per file,
+    and when the upload ends every file's words are searchable."""
+    from gptbuilder.retrieval.keyword_index import KeywordIndexStore
+
+    services = Services.build(
+        make_settings(tmp_path / "data"), HashingEmbedder(), ExtractiveFakeLLM, NumpyIndex
+    )
+    builds = []
+    rebuild = KeywordIndexStore._rebuild
+    monkeypatch.setattr(
+        KeywordIndexStore, "_rebuild", lambda self, aid: builds.append(aid) or rebuild(self, aid)
+    )
+    h = Handlers(services)
+    aid = make(h)
+    paths = []
+    for word in ("aardvark", "bassoon", "cormorant"):
+        p = tmp_path / f"{word}.txt"
+        p.write_text(f"This note is about the {word}. " * 30)
+        paths.append(str(p))
+    report, *_ = list(h.upload(aid, paths, None))[-1]
+    assert report.count("✅ added") == 3
+    assert builds == [aid]
+    for word in ("aardvark", "bassoon", "cormorant"):
+        assert services.keywords.search(aid, word, 3), word
+    services.close()

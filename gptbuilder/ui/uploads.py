@@ -58,6 +58,9 @@ class UploadJob:
         with self.library.read_ahead(files, self.cancel) as reader:
             for path, status in zip(self.paths, self.files, strict=True):
                 self._add(path, status, reader)
+        # Once for the whole upload (it is rebuilt from all the assistant's passages).
+        if any(f.state == "done" for f in self.files):
+            self.library.refresh_keywords(self.assistant_id)
 
     def _add(self, path: Path, status: FileStatus, reader: ReadAhead) -> None:
         if self.cancel.is_set():
@@ -72,7 +75,7 @@ class UploadJob:
 
         try:
             result = self.library.add_file(
-                self.assistant_id, path, status.name, step, reader=reader
+                self.assistant_id, path, status.name, step, reader=reader, refresh_keywords=False
             )
         except Cancelled:
             status.state = "cancelled"
