@@ -7,6 +7,10 @@ The children are forked from a small server process that has imported only the r
 multiprocessing "forkserver"): a child starts in milliseconds, where a freshly spawned one
 would import Python, the readers and the app's own main module (gradio, torch) again for
 every file, seconds each.
+
+Reading overlaps other work where there are cores for it: a long PDF is read by several
+children at once, each a share of its pages (``load_file_isolated``), and ``ReadAhead`` reads
+the next file of an upload while the current one is embedded.
 """
 
 from __future__ import annotations
