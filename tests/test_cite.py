@@ -84,3 +84,16 @@ def test_only_citable_passages_are_cited_and_the_rest_is_left_out():
     assert a.text == "The Eiffel Tower is 330 metres tall [1]. Yes."
     assert [c.hit.chunk_id for c in a.citations] == [10]
     assert a.dropped == 1
+
+
+def test_a_question_in_the_answer_is_never_shown_as_a_claim():
+    """A small model often repeats the user's question; it matches the passage's words, but
+    it is no claim of the documents."""
+    a = resolve_citations(
+        "Question: How tall is the Eiffel Tower [1]? The Eiffel Tower is 330 metres tall [1].",
+        HITS,
+    )
+    assert a.text == "The Eiffel Tower is 330 metres tall [1]."
+    assert a.dropped == 1
+    only_question = resolve_citations("“How tall is the Eiffel Tower in Paris [1]?”", HITS)
+    assert only_question.text == "" and only_question.citations == ()

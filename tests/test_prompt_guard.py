@@ -134,6 +134,38 @@ def test_an_answer_that_reveals_the_canary_is_withheld_and_logged(tmp_path, capl
     assert "Session" not in page and "My instructions" not in page
 
 
+class EchoingLLM(ExtractiveFakeLLM):
+    """Repeats the sources fence and the question, as SmolLM2 was seen to do in the app."""
+
+    def stream_chat(
+        self, messages: Sequence[Message], temperature: float, max_tokens: int
+    ) -> Iterator[str]:
+        fence = re.search(r"<<SRC-\w+>>", messages[-1]["content"]).group(0)
+        yield from ["The answer to this question is:\n", fence[:5], fence[5:], "\n\n"]
+        yield "Question: When does the garage close [1]?"
+
+
+def test_an_echoed_fence_and_question_give_way_to_the_documents_words(tmp_path):
+    services = Services.build(
+        make_settings(tmp_path / "data", abstain=False),
+        embedder=HashingEmbedder(),
+        llm=EchoingLLM,
+        new_index=NumpyIndex,
+    )
+    try:
+        a = services.repo.create_assistant(make_draft("Office"))
+        doc = tmp_path / "parking.txt"
+        doc.write_text("Staff park in the north garage. The garage closes at 10 pm every night.")
+        services.library.add_file(a.id, doc, "parking.txt")
+        steps = list(services.answers.stream(a, "When does the garage close?", []))
+    finally:
+        services.close()
+    assert not any("<<" in s.text or "SRC-" in s.text for s in steps), "no fence is ever shown"
+    final = steps[-1].answer
+    assert final is not None and final.extractive, final
+    assert "10 pm" in final.text and "Question:" not in final.text
+
+
 # -- rendering -----------------------------------------------------------------------------------
 
 EVIL = (

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -35,7 +36,7 @@ from gptbuilder.retrieval.hybrid import Fusion, HybridRetriever
 from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.retrieval.prompt import PromptGuard, build_messages
-from gptbuilder.retrieval.sanitize import DATAMARK
+from gptbuilder.retrieval.sanitize import DATAMARK, FENCE_LIKE
 from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -148,9 +149,12 @@ class AnswerEngine:
                 else:
                     yield Partial(WITHHELD, Answer(WITHHELD, (), tuple(hits), withheld=True))
                 return
-            yield Partial(MARKER.sub("", guard.holdback(text)))
+            yield Partial(_shown(guard.holdback(text)))
         answer = resolve_citations(
-            text, fitted, self._embedder.embed, citable=self._citable(fitted, hits, judged)
+            FENCE_LIKE.sub("", text),
+            fitted,
+            self._embedder.embed,
+            citable=self._citable(fitted, hits, judged),
         )
         if fitted and not answer.citations and judged is not None and judged.evidence:
             answer = self._extractive(hits, judged, answer.dropped)
@@ -208,6 +212,16 @@ class AnswerEngine:
             for c in answer.citations
         )
         return replace(answer, citations=cits)
+
+
+# The start of something that may become a sources fence, at the end of streamed text.
+_FENCE_START = re.compile(r"<<[^<>\n]{0,40}$")
+
+
+def _shown(streamed: str) -> str:
+    """Streamed text as shown while it grows: no citation markers, nothing shaped like our
+    sources fence (a small model may repeat it), not even the start of one."""
+    return MARKER.sub("", _FENCE_START.sub("", FENCE_LIKE.sub("", streamed)))
 
 
 def _best_per_passage(hits: Sequence[Hit], judged: Assessment) -> dict[int, Evidence]:

@@ -128,6 +128,11 @@ def resolve_citations(
     dropped = 0
     for i, sentence in enumerate(cleaned):
         chosen: list[int] = []
+        if _is_question(sentence):
+            # A question is no claim (a small model often repeats the user's): never shown as
+            # if the documents said it.
+            dropped += 1
+            continue
         if hits and len(content_words(sentence)) >= MIN_CONTENT_WORDS:
             if citable is not None:
                 ok = [j for j in range(len(hits)) if citable[j]]
@@ -156,6 +161,10 @@ def resolve_citations(
     return Answer(
         text="".join(out).strip(), citations=citations, sources=tuple(hits), dropped=dropped
     )
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.strip().rstrip("\"'”’)]*_ ").endswith("?")
 
 
 def cited_sentences(answer_text: str) -> dict[int, str]:
