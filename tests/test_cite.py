@@ -97,3 +97,14 @@ def test_a_question_in_the_answer_is_never_shown_as_a_claim():
     assert a.dropped == 1
     only_question = resolve_citations("“How tall is the Eiffel Tower in Paris [1]?”", HITS)
     assert only_question.text == "" and only_question.citations == ()
+
+
+def test_a_number_with_another_unit_is_not_supported():
+    """SmolLM2 wrote "2 pm" for a passage's "10 pm", and the passage has a "2" elsewhere."""
+    garage = [hit(20, "Visitors park on level 2. The garage closes at 10 PM every night.")]
+    wrong = resolve_citations("The garage closes at 2 pm every night [1].", garage)
+    assert wrong.text == "" and wrong.dropped == 1
+    right = resolve_citations("The garage closes at 10 p.m. every night [1].", garage)
+    assert right.text.endswith("[1].") and right.dropped == 0
+    level = resolve_citations("Visitors park their cars on level 2 [1].", garage)
+    assert level.dropped == 0

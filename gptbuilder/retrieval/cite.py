@@ -7,7 +7,8 @@ so the user is told). Citations are renumbered 1, 2, ... in order of first appea
 number shown to the user always matches an entry of the sources list.
 
 Support is half word overlap, half embedding cosine; a passage never supports a sentence that
-states a number the passage does not contain (small models invent dates and amounts).
+states a number the passage does not contain, or with another unit (small models invent dates,
+times and amounts).
 
 The answer pipeline also says which passages may be cited at all (``citable``): those that hold
 the documents' best answer to the question. Then each sentence gets the one citable passage that
@@ -76,20 +77,46 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
+# A number and the lower-case word right after it, its unit when it is one ("2 pm", "330
+# metres", "40%"), dots dropped ("p.m.").
+_QUANTITY = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s?(%|[a-z][a-z.]{0,11}))?")
+
+
+def quantities(text: str) -> set[str]:
+    """Numbers of ``text`` with their unit where a lower-case non-stopword follows them."""
+    out = set()
+    for m in _QUANTITY.finditer(text):
+        number = m.group(1).replace(",", "")
+        unit = (m.group(2) or "").replace(".", "")
+        out.add(f"{number} {unit}" if unit and unit not in STOPWORDS else number)
+    return out
+
+
+def _states_other_numbers(
+    sentence: str, passage_numbers: set[str], passage_quantities: set[str]
+) -> bool:
+    """The sentence states a number the passage lacks, or one with another unit ("2 pm" where
+    the passage has "10 pm" and "level 2")."""
+    for q in quantities(sentence):
+        if q not in (passage_quantities if " " in q else passage_numbers):
+            return True
+    return False
+
+
 def _support(sentences: list[str], hits: Sequence[Hit], embed: Embed | None) -> np.ndarray:
     """(n_sentences, n_hits) in [0, 1]: half word overlap, half embedding cosine; 0 where the
     sentence states a number the passage lacks."""
     lexical = np.zeros((len(sentences), len(hits)), dtype=np.float32)
     hit_words = [content_words(h.text) for h in hits]
     hit_numbers = [numbers(h.text) for h in hits]
+    hit_quantities = [quantities(h.text.lower()) for h in hits]
     agrees = np.ones_like(lexical)
     for i, s in enumerate(sentences):
         words = content_words(s)
-        nums = numbers(s)
         for j, hw in enumerate(hit_words):
             if words:
                 lexical[i, j] = len(words & hw) / len(words)
-            if nums - hit_numbers[j]:
+            if _states_other_numbers(s, hit_numbers[j], hit_quantities[j]):
                 agrees[i, j] = 0.0
     if embed is None:
         return lexical * agrees
