@@ -43,6 +43,7 @@ from gptbuilder.config import bundled_embedding_model
 
 log = logging.getLogger("bench.embedding")
 
+ONE_SESSION = "int8 onnx, one session"
 VARIANTS = {  # the app's recipe is int8 weights, per channel, MatMul/Gemm only
     "int8 per-tensor": Recipe(per_channel=False),
     "int8 reduce-range": Recipe(reduce_range=True),
@@ -173,6 +174,10 @@ def main() -> None:
         if recipe != DEFAULT_RECIPE:
             emb.model_id += "-" + name.replace(" ", "-")
         backends[name] = emb
+    if threads > 1:  # the app's model on one session holding all the threads (the old way)
+        backends[ONE_SESSION] = OnnxEmbedder(
+            model, cache, args.batch_size, batch_threads=threads, batch_sessions=1
+        )
     onnx_app = backends["int8 onnx (app)"]
     assert isinstance(onnx_app, OnnxEmbedder)
     tokens = sum(len(t) for t in onnx_app.tokenize(texts))

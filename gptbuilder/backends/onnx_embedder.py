@@ -19,6 +19,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,8 +273,9 @@ class OnnxEmbedder:
         cache_dir: Path,
         batch_size: int = 32,
         query_threads: int = 1,
-        batch_threads: int = 0,  # 0: onnxruntime's default (one per physical core)
+        batch_threads: int = 0,  # 0: one per core this process may use
         recipe: Recipe = DEFAULT_RECIPE,
+        batch_sessions: int = 0,  # sessions the batch threads are shared by (0: one each)
     ) -> None:
         if model_dir is None or not Path(model_dir).is_dir():
             raise ModelError(f"The embedding model folder {model_dir} was not found.")
@@ -290,10 +292,11 @@ class OnnxEmbedder:
         self._ort = ort
         self.batch_size = batch_size
         self.query_threads = query_threads
-        self.batch_threads = batch_threads
+        self.batch_threads = batch_threads or _usable_cores()
+        self.batch_sessions = min(batch_sessions or self.batch_threads, self.batch_threads)
         # A session's thread count is fixed: one for questions (see SentenceTransformerEmbedder
         # on why one thread), one for batches, made when first needed.
-        self._sessions: dict[int, object] = {}
+        self._sessions: dict[tuple[int, int], object] = {}
         self._lock = threading.Lock()
         try:
             query = self._session(query_threads)
@@ -310,9 +313,11 @@ class OnnxEmbedder:
         ids = np.ones((1, 2), dtype=np.int64)
         return int(session.run(None, {"input_ids": ids, "attention_mask": ids})[0].shape[1])
 
-    def _session(self, threads: int):  # type: ignore[no-untyped-def]
+    def _session(self, threads: int, copy: int = 0):  # type: ignore[no-untyped-def]
+        """The session with ``threads`` threads; ``copy`` numbers sessions run side by side."""
+        key = (threads, copy)
         with self._lock:
-            if threads not in self._sessions:
+            if key not in self._sessions:
                 opts = self._ort.SessionOptions()
                 opts.intra_op_num_threads = threads
                 opts.inter_op_num_threads = 1
@@ -321,10 +326,10 @@ class OnnxEmbedder:
                 # machine (the language model, another ingestion): on 2 shared cores batches
                 # were 10-25% faster without spinning.
                 opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                self._sessions[threads] = self._ort.InferenceSession(
+                self._sessions[key] = self._ort.InferenceSession(
                     str(self.path), opts, providers=["CPUExecutionProvider"]
                 )
-            return self._sessions[threads]
+            return self._sessions[key]
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, truncated as sentence-transformers does."""
@@ -336,28 +341,78 @@ class OnnxEmbedder:
     def embed(
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
     ) -> np.ndarray:
+        """Vectors of ``texts``. A few texts (a question) run on one thread. Many run as
+        batches on ``batch_threads`` single-threaded sessions side by side, each taking the
+        next batch when done: on 2 cores that was 15-20% faster than one session with 2
+        threads, whose threads wait for each other at every one of the graph's small steps."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        threads = self.query_threads if len(texts) <= FEW_TEXTS else self.batch_threads
-        session = self._session(threads)
         tokens = self.tokenize(texts)
         # Longest first, so batches hold texts of similar length (little padding), and a
         # memory problem shows up at once; the vectors go back to the callers' order.
         order = sorted(range(len(texts)), key=lambda i: -len(tokens[i]))
-        step = self.batch_size * 4  # report progress every few batches
-        done = 0
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
+        batches = [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        if len(texts) <= FEW_TEXTS:
+            self._run(self._session(self.query_threads), batches, tokens, out)
+            return out
+        workers = max(1, min(self.batch_sessions, len(batches)))
+        threads = max(1, self.batch_threads // self.batch_sessions)
+        sessions = [self._session(threads, copy) for copy in range(workers)]
+        queue = iter(batches)
+        queue_lock = threading.Lock()
+        counted = _Progress(len(texts), self.batch_size * 4, progress)
+
+        def work(session: object) -> None:
+            while True:
+                with queue_lock:
+                    rows = next(queue, None)
+                if rows is None:
+                    return
+                self._run(session, [rows], tokens, out)
+                counted.add(len(rows))
+
+        if workers == 1:
+            work(sessions[0])
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="onnx-embed") as pool:
+                for future in [pool.submit(work, s) for s in sessions]:
+                    future.result()  # re-raises a worker's error
+        return out
+
+    def _run(
+        self, session: object, batches: list[list[int]], tokens: list[list[int]], out: np.ndarray
+    ) -> None:
+        for rows in batches:
             width = max(len(tokens[i]) for i in rows)
             ids = np.full((len(rows), width), self._pad, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):
                 ids[r, : len(tokens[i])] = tokens[i]
                 mask[r, : len(tokens[i])] = 1
-            vectors = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-            out[rows] = vectors
-            done += len(rows)
-            if progress and (done % step == 0 or done == len(texts)):
-                progress(done, len(texts))
-        return out
+            feed = {"input_ids": ids, "attention_mask": mask}
+            out[rows] = session.run(None, feed)[0]  # type: ignore[attr-defined]
+
+
+class _Progress:
+    """Texts done, reported every ``step`` and at the end; safe to call from several threads."""
+
+    def __init__(self, total: int, step: int, report: Callable[[int, int], None] | None) -> None:
+        self.total, self.step, self.report = total, step, report
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        if self.report is None:
+            return
+        with self._lock:
+            before, self.done = self.done, self.done + count
+            if self.done // self.step > before // self.step or self.done == self.total:
+                self.report(self.done, self.total)
+
+
+def _usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
