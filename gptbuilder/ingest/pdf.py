@@ -1,4 +1,4 @@
-"""PDF pages with pypdf; pages without text are recognised by OCR when it is available."""
+"""PDF pages with PDFium or pypdf; pages without text are recognised by OCR when it is available."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from gptbuilder.errors import IngestError
 from gptbuilder.ingest.ocr import ocr_pdf_pages, tesseract_path
+from gptbuilder.ingest.pdf_screen import clean_page_text, open_document
 from gptbuilder.ingest.pdf_visible import read_page
 from gptbuilder.ingest.text import Loaded, hidden_warnings, normalize_text, ranges
 from gptbuilder.types import HiddenText, Page
@@ -80,17 +81,28 @@ class PdfPart:
 def read_pages(
     reader: Any, path: Path, filename: str, numbers: range, ocr: bool, keep_hidden: bool
 ) -> PdfPart:
-    """Text of the given pages (1-based); pages without text are OCR'd when ``ocr``."""
+    """Text of the given pages (1-based); pages without text are OCR'd when ``ocr``. A page
+    that PDFium's screen finds nothing hidden on is read by PDFium, others by pypdf with the
+    hidden-text checks (see pdf_screen)."""
     part = PdfPart()
-    for number in numbers:
-        try:
-            text, found = _page_text(reader.pages[number - 1], number, keep_hidden)
-            part.texts[number] = normalize_text(text)
-            part.hidden += found
-        except Exception as err:  # one bad page must not lose the others
-            log.info("page %d of %s failed: %r", number, filename, err)
-            part.texts[number] = ""
-            part.failed.append(number)
+    document = open_document(path)
+    try:
+        for number in numbers:
+            quick = clean_page_text(document, number) if document is not None else None
+            if quick is not None:
+                part.texts[number] = normalize_text(quick)
+                continue
+            try:
+                text, found = _page_text(reader.pages[number - 1], number, keep_hidden)
+                part.texts[number] = normalize_text(text)
+                part.hidden += found
+            except Exception as err:  # one bad page must not lose the others
+                log.info("page %d of %s failed: %r", number, filename, err)
+                part.texts[number] = ""
+                part.failed.append(number)
+    finally:
+        if document is not None:
+            document.close()
     blank = [n for n, t in part.texts.items() if len(t) < MIN_TEXT_CHARS and n not in part.failed]
     if blank and ocr and tesseract_path():
         for number, text in ocr_pdf_pages(path, blank).items():
