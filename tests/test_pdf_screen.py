@@ -93,6 +93,28 @@ def test_a_visible_form_and_white_spaces_pass(tmp_path):
     assert text is not None and "Opening hours" in text and PLAIN in text
 
 
+SCAN = b"q 612 0 0 792 0 0 cm BI /W 1 /H 1 /CS /G /BPC 8 ID \x80 EI Q\n"
+BANNER = b"q 0.1 0.1 0.4 rg 60 590 400 30 re f Q\n"
+PALE = b"q 0.95 g 60 590 400 30 re f Q\n"
+
+
+@pytest.mark.parametrize(
+    ("page", "passes"),
+    [
+        (SCAN + text_op("Scanned letter text.", y=600, before="3 Tr"), True),  # OCR layer
+        (BANNER + text_op("Special exhibition.", y=600, before="1 g"), True),
+        (text_op("Special exhibition.", y=600, before="1 g") + BANNER, False),  # drawn after
+        (PALE + text_op("Special exhibition.", y=600, before="1 g"), False),  # light on pale
+        (BANNER + text_op("Special exhibition.", y=400, before="1 g"), False),  # off the banner
+    ],
+)
+def test_text_on_scans_and_banners_passes_as_the_interpreter_decides(tmp_path, page, passes):
+    path = _pdf(tmp_path, [text_op(PLAIN, y=700) + page])
+    assert (_screened(path) is not None) is passes
+    loaded = load_file(path, "doc.pdf")
+    assert (loaded.hidden == []) is passes  # the interpreter agrees
+
+
 def test_right_to_left_text_is_read_by_pypdf(shared_data):
     # PDFium gives Arabic in visual order (reversed, presentation forms); pypdf in logical.
     path = next((shared_data / "pdfs").rglob("habibi.pdf"))

@@ -6,9 +6,11 @@ operators, and they must not be weakened for speed. So PDFium only *screens* a p
 every text object (forms included, at any depth) and calls the page suspicious when one with a
 letter or digit in it might be hidden by any of the interpreter's rules, with margins:
 
-- text render mode other than 0-2 or 4-6 (3 and 7 paint nothing);
-- fill colour (stroke colour for stroke-only modes) with a luminance near white, whatever lies
-  under it; a colour PDFium cannot tell; half-transparent or fainter;
+- text render mode other than 0-2 or 4-6 (3 and 7 paint nothing), unless the text lies wholly
+  on an image drawn before it (the text layer of a scan);
+- fill colour (stroke colour for stroke-only modes) with a luminance near white, unless the text
+  lies wholly on an image or on a shape filled in a colour that is not light, drawn before it;
+  a colour PDFium cannot tell; half-transparent or fainter;
 - an em smaller than 1.5 points high or 0.5 wide (PDFium's matrix includes Tz, as the
   interpreter's width does);
 - an origin or a box outside the page's crop box.
@@ -81,6 +83,7 @@ def clean_page_text(document: Any, number: int) -> str | None:
 
 
 Matrix = tuple[float, float, float, float, float, float]
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in page space
 
 
 def _then(m: Matrix, n: Matrix) -> Matrix:
@@ -95,7 +98,7 @@ def _then(m: Matrix, n: Matrix) -> Matrix:
     )
 
 
-def _box_through(box: tuple[float, float, float, float], m: Matrix) -> tuple[float, ...]:
+def _box_through(box: tuple[float, float, float, float], m: Matrix) -> Box:
     x0, y0, x1, y1 = box
     points = [
         (x * m[0] + y * m[2] + m[4], x * m[1] + y * m[3] + m[5])
@@ -104,6 +107,11 @@ def _box_through(box: tuple[float, float, float, float], m: Matrix) -> tuple[flo
     xs = [p[0] for p in points]
     ys = [p[1] for p in points]
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def _luminance(colour: tuple[int, int, int, int]) -> float:
+    r, g, b, _ = colour
+    return (0.299 * r + 0.587 * g + 0.114 * b) / 255
 
 
 class Screen:
@@ -124,6 +132,11 @@ class Screen:
             top + PAGE_MARGIN,
         )
         self.reason = ""  # why the page is suspicious (for logs and tests)
+        # Areas drawn so far (page space): images, and shapes filled with a colour that is not
+        # light. Text that lies wholly on one is exempt as the interpreter exempts it (an OCR
+        # layer on a scan; white on a coloured banner), so the screen passes what it passes.
+        self._images: list[Box] = []
+        self._painted: list[Box] = []
 
     def suspicious(self) -> bool:
         raw = self._raw
@@ -138,6 +151,14 @@ class Screen:
             if kind == raw.FPDF_PAGEOBJ_TEXT:
                 if self._text_suspicious(obj, outer, in_form):
                     return True
+            elif kind == raw.FPDF_PAGEOBJ_IMAGE:
+                box = self._bounds(obj, outer if in_form else None)
+                if box is not None:
+                    self._images.append(box)
+            elif kind == raw.FPDF_PAGEOBJ_PATH:
+                box = self._bounds(obj, outer if in_form else None)
+                if box is not None and self._filled_dark(obj):
+                    self._painted.append(box)
             elif kind == raw.FPDF_PAGEOBJ_FORM:
                 inner = _then(self._matrix(obj), outer)
                 count = raw.FPDFFormObj_CountObjects(obj)
@@ -167,7 +188,8 @@ class Screen:
         box = self._bounds(obj, outer if in_form else None)
         why = ""
         if mode not in VISIBLE_MODES:
-            why = f"render mode {mode}"
+            if not self._lies_on(m[4], m[5], box, self._images):
+                why = f"render mode {mode}"
         elif em_high < MIN_EM or em_wide < MIN_EM / 3:
             why = "tiny"
         elif not self._on_page(m[4], m[5]) or box is None or not self._box_on_page(box):
@@ -176,11 +198,11 @@ class Screen:
             colour = self._colour(obj, stroke=mode in STROKE_ONLY)
             if colour is None:
                 why = "unknown colour"
-            else:
-                r, g, b, a = colour
-                if a < FAINT_ALPHA:
-                    why = "faint"
-                elif (0.299 * r + 0.587 * g + 0.114 * b) / 255 >= LIGHT:
+            elif colour[3] < FAINT_ALPHA:
+                why = "faint"
+            elif _luminance(colour) >= LIGHT:
+                areas = self._painted + self._images
+                if not self._lies_on(m[4], m[5], box, areas):
                     why = "light colour"
         if not why:
             return False
@@ -190,18 +212,41 @@ class Screen:
         self.reason = f"{why}: {text[:40]!r}"
         return True
 
-    def _bounds(self, obj: Any, outer: Matrix | None) -> tuple[float, ...] | None:
+    def _bounds(self, obj: Any, outer: Matrix | None) -> Box | None:
         values = [ctypes.c_float() for _ in range(4)]
         if not self._raw.FPDFPageObj_GetBounds(obj, *[ctypes.byref(v) for v in values]):
             return None
         box = (values[0].value, values[1].value, values[2].value, values[3].value)
         return _box_through(box, outer) if outer is not None else box
 
+    @staticmethod
+    def _lies_on(x: float, y: float, box: Box | None, areas: list[Box]) -> bool:
+        """The text's origin and its whole box lie on one of ``areas`` (1 point of slack, as
+        the interpreter allows around the origin)."""
+        if box is None:
+            return False
+        for a in areas:
+            x0, y0, x1, y1 = a[0] - 1, a[1] - 1, a[2] + 1, a[3] + 1
+            inside = x0 <= x <= x1 and y0 <= y <= y1
+            if inside and x0 <= box[0] and box[2] <= x1 and y0 <= box[1] and box[3] <= y1:
+                return True
+        return False
+
+    def _filled_dark(self, obj: Any) -> bool:
+        raw = self._raw
+        fill, stroke = ctypes.c_int(), ctypes.c_int()
+        if not raw.FPDFPath_GetDrawMode(obj, ctypes.byref(fill), ctypes.byref(stroke)):
+            return False
+        if fill.value == raw.FPDF_FILLMODE_NONE:
+            return False
+        colour = self._colour(obj, stroke=False)
+        return colour is not None and colour[3] >= FAINT_ALPHA and _luminance(colour) < LIGHT
+
     def _on_page(self, x: float, y: float) -> bool:
         x0, y0, x1, y1 = self._crop
         return x0 <= x <= x1 and y0 <= y <= y1
 
-    def _box_on_page(self, box: tuple[float, ...]) -> bool:
+    def _box_on_page(self, box: Box) -> bool:
         return self._on_page(box[0], box[1]) and self._on_page(box[2], box[3])
 
     def _colour(self, obj: Any, stroke: bool) -> tuple[int, int, int, int] | None:
