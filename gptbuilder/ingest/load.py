@@ -139,19 +139,24 @@ def _read_part(path: Path, filename: str, limits: LoadLimits, numbers: range) ->
     return read_pages(reader, path, filename, numbers, limits.ocr, limits.keep_hidden_text)
 
 
+# The readers import these when first used; the forkserver imports them once, so a child does
+# not (pypdf alone took 120 ms in every child, most of the time of reading a small PDF).
+READER_LIBRARIES = ("pypdf", "pypdf.generic", "pypdfium2", "PIL.Image", "docx", "bs4")
+
 _context: BaseContext | None = None
 _context_lock = threading.Lock()
 
 
 def _reader_context() -> BaseContext:
-    """Forkserver where the platform has one (it preloads only this module), else spawn.
+    """Forkserver where the platform has one (it preloads only this module and the readers'
+    libraries), else spawn.
     Never plain fork: forking the app, which runs threads, is unsafe."""
     global _context
     with _context_lock:
         if _context is None:
             try:
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload([__name__])
+                ctx.set_forkserver_preload([__name__, *READER_LIBRARIES])
             except ValueError:  # no forkserver (Windows)
                 ctx = multiprocessing.get_context("spawn")
             _context = ctx
