@@ -182,7 +182,9 @@ class Library:
                 vectors = prebuilt(chunks) if prebuilt is not None else None
                 imported = vectors is not None
                 if vectors is None:
-                    vectors = self._embedder.embed([c.text for c in chunks], embed_progress)
+                    vectors = self._embedder.embed(
+                        [c.text for c in chunks], embed_progress, batch=True
+                    )
                 flags = flag_passages(
                     chunks, loaded.hidden, loaded.invisible, self._limits.keep_hidden_text
                 )
@@ -375,7 +377,11 @@ class Library:
         started = time.perf_counter()
         for i, (sha, key) in enumerate(stale, 1):
             texts = self._repo.keyed_chunk_texts(sha, key)
-            vectors = self._embedder.embed(texts) if texts else np.zeros((0, self._embedder.dim))
+            vectors = (
+                self._embedder.embed(texts, batch=True)
+                if texts
+                else np.zeros((0, self._embedder.dim))
+            )
             self._repo.rekey_chunks(sha, key, rekeyed(key, model_id), vectors)
             log.info(
                 "embedded again %d/%d files (%d passages, %.0fs)",

@@ -566,9 +566,9 @@ class CountingEmbedder(HashingEmbedder):
         super().__init__()
         self.texts = 0
 
-    def embed(self, texts, progress=None):
+    def embed(self, texts, progress=None, *, batch=None):
         self.texts += len(texts)
-        return super().embed(texts, progress)
+        return super().embed(texts, progress, batch=batch)
 
 
 def test_duplicate_copies_configuration_and_documents_without_embedding(tmp_path):

@@ -178,11 +178,11 @@ class GatedEmbedder(HashingEmbedder):
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def embed(self, texts, progress=None):
+    def embed(self, texts, progress=None, *, batch=None):
         if any("number 1" in t for t in texts):
             self.entered.set()
             self.release.wait(30)
-        return super().embed(texts, progress)
+        return super().embed(texts, progress, batch=batch)
 
 
 def test_cancel_undoes_the_file_in_progress_and_keeps_finished_ones(tmp_path):

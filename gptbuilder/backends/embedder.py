@@ -22,14 +22,25 @@ class Embedder(Protocol):
     dim: int
 
     def embed(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        batch: bool | None = None,
     ) -> np.ndarray:
-        """(len(texts), dim) float32, L2-normalised."""
+        """(len(texts), dim) float32, L2-normalised. ``batch``: True for ingestion (all the
+        cores, however few the texts), False for a question (one thread), None: decided by
+        the number of texts (FEW_TEXTS)."""
         ...
 
 
 # Up to this many texts are embedded as "a question", with query_threads torch threads.
 FEW_TEXTS = 8
+
+
+def as_batch(texts: Sequence[str], batch: bool | None) -> bool:
+    """Whether ``texts`` are embedded as a batch (all cores) or as a question (one thread)."""
+    return len(texts) > FEW_TEXTS if batch is None else batch
 
 
 class SentenceTransformerEmbedder:
@@ -61,13 +72,17 @@ class SentenceTransformerEmbedder:
         log.info("embedding model %s loaded (dim %d)", self.model_id, self.dim)
 
     def embed(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        batch: bool | None = None,
     ) -> np.ndarray:
         import torch
 
         # torch's thread count applies to the calling thread (and to threads started later),
         # so each call sets the count it needs instead of restoring someone else's.
-        threads = self.query_threads if len(texts) <= FEW_TEXTS else self.batch_threads
+        threads = self.batch_threads if as_batch(texts, batch) else self.query_threads
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
         return self._encode(texts, progress)
@@ -106,7 +121,11 @@ class HashingEmbedder:
         self.dim = dim
 
     def embed(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        batch: bool | None = None,
     ) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
