@@ -217,8 +217,8 @@ class _Renamed(HashingEmbedder):
 
     model_id = "other-model"
 
-    def embed(self, texts, progress=None):
-        return -super().embed(texts, progress)
+    def embed(self, texts, progress=None, *, batch=None):
+        return -super().embed(texts, progress, batch=batch)
 
 
 def test_chunking_key_parts():
