@@ -33,7 +33,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from gptbuilder.ingest.pdf_hidden import PAGE_MARGIN
+from gptbuilder.ingest.pdf_hidden import PAGE_MARGIN, Matrix, _mult
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +82,7 @@ def clean_page_text(document: Any, number: int) -> str | None:
         page.close()
 
 
-Matrix = tuple[float, float, float, float, float, float]
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in page space
-
-
-def _then(m: Matrix, n: Matrix) -> Matrix:
-    """m, then n (PDF's row-vector convention)."""
-    return (
-        m[0] * n[0] + m[1] * n[2],
-        m[0] * n[1] + m[1] * n[3],
-        m[2] * n[0] + m[3] * n[2],
-        m[2] * n[1] + m[3] * n[3],
-        m[4] * n[0] + m[5] * n[2] + n[4],
-        m[4] * n[1] + m[5] * n[3] + n[5],
-    )
 
 
 def _box_through(box: tuple[float, float, float, float], m: Matrix) -> Box:
@@ -160,7 +147,7 @@ class Screen:
                 if box is not None and self._filled_dark(obj):
                     self._painted.append(box)
             elif kind == raw.FPDF_PAGEOBJ_FORM:
-                inner = _then(self._matrix(obj), outer)
+                inner = _mult(self._matrix(obj), outer)
                 count = raw.FPDFFormObj_CountObjects(obj)
                 if count < 0:
                     self.reason = "a form PDFium cannot list"
@@ -179,7 +166,7 @@ class Screen:
     def _text_suspicious(self, obj: Any, outer: Matrix, in_form: bool) -> bool:
         raw = self._raw
         own = self._matrix(obj)
-        m = _then(own, outer) if in_form else own
+        m = _mult(own, outer) if in_form else own
         mode = raw.FPDFTextObj_GetTextRenderMode(obj)
         size = ctypes.c_float()
         raw.FPDFTextObj_GetFontSize(obj, ctypes.byref(size))
