@@ -33,12 +33,8 @@ import numpy as np
 
 from bench.scifact import RESULTS, default_data_dir, embed_cached, load, ndcg_at, recall_at
 from gptbuilder.backends.embedder import Embedder, SentenceTransformerEmbedder
-from gptbuilder.backends.onnx_embedder import (
-    DEFAULT_RECIPE,
-    OnnxEmbedder,
-    Recipe,
-    cached_int8_model,
-)
+from gptbuilder.backends.onnx_embedder import OnnxEmbedder
+from gptbuilder.backends.onnx_export import DEFAULT_RECIPE, Recipe, cached_int8_model
 from gptbuilder.config import bundled_embedding_model
 
 log = logging.getLogger("bench.embedding")

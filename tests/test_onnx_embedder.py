@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from conftest import make_settings
-from gptbuilder.backends import onnx_embedder
+from gptbuilder.backends import onnx_export
 from gptbuilder.backends.embedder import HashingEmbedder, SentenceTransformerEmbedder
 from gptbuilder.backends.llm import ExtractiveFakeLLM
-from gptbuilder.backends.onnx_embedder import MODEL_FILE, OnnxEmbedder
+from gptbuilder.backends.onnx_embedder import OnnxEmbedder
+from gptbuilder.backends.onnx_export import MODEL_FILE
 from gptbuilder.backends.vector_index import FaissIndex
 from gptbuilder.config import bundled_embedding_model
 from gptbuilder.ingest.chunk import chunking_key, embedding_model_of, rekeyed
@@ -132,7 +133,7 @@ def test_cache_is_reused(onnx, cache_dir, caplog):
     path = onnx.path
     assert path.name == MODEL_FILE and path.is_relative_to(cache_dir)
     mtime = path.stat().st_mtime_ns
-    with caplog.at_level(logging.INFO, logger="gptbuilder.backends.onnx_embedder"):
+    with caplog.at_level(logging.INFO, logger="gptbuilder.backends"):
         again = OnnxEmbedder(bundled_embedding_model(), cache_dir)
     assert again.path == path and path.stat().st_mtime_ns == mtime
     assert not any("took" in r.getMessage() for r in caplog.records)
@@ -147,7 +148,7 @@ def test_damaged_cache_is_rebuilt(tmp_path, caplog):
     want = first.embed(QUERIES)
     data = first.path.read_bytes()
     first.path.write_bytes(data[: len(data) // 2])  # a crash mid-write, a bad disk...
-    with caplog.at_level(logging.INFO, logger="gptbuilder.backends.onnx_embedder"):
+    with caplog.at_level(logging.INFO, logger="gptbuilder.backends"):
         second = OnnxEmbedder(model, tmp_path)
     assert any("damaged" in r.getMessage() for r in caplog.records)
     assert any("took" in r.getMessage() for r in caplog.records)
@@ -159,7 +160,7 @@ def test_damaged_cache_is_rebuilt(tmp_path, caplog):
         hashlib.sha256(b"not a model").hexdigest()
     )
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="gptbuilder.backends.onnx_embedder"):
+    with caplog.at_level(logging.WARNING, logger="gptbuilder.backends"):
         third = OnnxEmbedder(model, tmp_path)
     assert "does not load" in caplog.text
     assert np.allclose(third.embed(QUERIES), want, atol=1e-5)
@@ -185,7 +186,7 @@ def test_falls_back_to_torch_when_the_export_fails(tmp_path, monkeypatch, caplog
     def broken(*_args, **_kwargs):
         raise RuntimeError("exporter exploded")
 
-    monkeypatch.setattr(onnx_embedder, "export_int8", broken)
+    monkeypatch.setattr(onnx_export, "export_int8", broken)
     settings = make_settings(tmp_path, embedding_backend="onnx-int8")
     with caplog.at_level(logging.WARNING):
         emb = build_embedder(settings)
