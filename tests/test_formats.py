@@ -82,6 +82,32 @@ def test_scanned_pages_are_recognised_in_parallel_each_on_its_page(pdf_dir, tmp_
     assert not text[2].strip()
 
 
+@pytest.mark.skipif(tesseract_path() is None, reason="Tesseract is not installed")
+def test_pages_with_nothing_drawn_are_not_recognised(pdf_dir, tmp_path):
+    """A page with no objects at all is blank: no Tesseract run for it, and it is reported as
+    a page without text while the scanned page beside it is read."""
+    import pypdfium2 as pdfium
+    from pypdf import PdfReader, PdfWriter
+
+    source = pdfium.PdfDocument(str(pdf_dir / "py-pdf-sample-files" / "crazyones-pdfa.pdf"))
+    image = source[0].render(scale=150 / 72).to_pil().convert("RGB")
+    scan = tmp_path / "scan.pdf"
+    image.save(scan, format="PDF", resolution=150)
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    writer.add_page(PdfReader(scan).pages[0])
+    mixed = tmp_path / "blank-then-scan.pdf"
+    with open(mixed, "wb") as fh:
+        writer.write(fh)
+
+    from gptbuilder.ingest.ocr import ocr_pdf_pages
+
+    text = ocr_pdf_pages(mixed, [1, 2])
+    assert 1 not in text and "crazy ones" in text[2].lower()
+    loaded = load_file(mixed, "mixed.pdf")
+    assert loaded.ocr_pages == [2] and loaded.empty_pages == [1]
+
+
 def test_expected_page_counts_of_the_sample_corpus(pdf_dir):
     """Every PDF that files.json lists ingests with its page count, or fails plainly (for
     example unreadablemetadata.pdf, whose page tree neither pypdf nor PDFium can read)."""
