@@ -127,7 +127,7 @@ class Library:
 
         The file is always read and cut into chunks here; ``prebuilt`` may only spare the
         embedding of those chunks. ``reader`` (from ``read_ahead``) reads the files of an upload
-        one ahead, so that the next is read while this one is embedded. With
+        ahead, so that the next ones are read while this one is embedded. With
         ``refresh_keywords`` False the keyword index is only marked stale (rebuilt by the next
         search or by ``refresh_keywords``): an upload of many files rebuilds it once."""
         started = time.perf_counter()

@@ -149,7 +149,7 @@ def test_isolated_reader_returns_pages_and_plain_errors(pdf_dir, tmp_path):
 
 
 def test_read_ahead_reads_the_next_file_while_this_one_is_used(pdf_dir, tmp_path):
-    """An upload's files are read one ahead, each in its own child: the same pages as reading
+    """An upload's files are read ahead, each in its own child: the same pages as reading
     them one by one, a broken file fails alone, and the file after it still comes."""
     good = pdf_dir / "py-pdf-sample-files" / "pdflatex-4-pages.pdf"
     broken = tmp_path / "broken.pdf"
@@ -157,8 +157,12 @@ def test_read_ahead_reads_the_next_file_while_this_one_is_used(pdf_dir, tmp_path
     note = tmp_path / "note.txt"
     note.write_text("The meeting moved to Thursday at ten.")
     files = [(good, "a.pdf"), (broken, "broken.pdf"), (note, "note.txt")]
-    with ReadAhead(files) as reader:
+    with ReadAhead(files, depth=1) as reader:
+        reader.read(good, "a.pdf")
+        assert list(reader._pending) == [(broken, "broken.pdf")]  # one ahead, no more
+    with ReadAhead(files, depth=2) as reader:
         first = reader.read(good, "a.pdf")
+        assert list(reader._pending) == [(broken, "broken.pdf"), (note, "note.txt")]
         ahead = reader._pending[(broken, "broken.pdf")]
         # read in the background, before it was asked for
         assert isinstance(ahead.exception(timeout=60), IngestError)

@@ -10,7 +10,7 @@ every file, seconds each.
 
 Reading overlaps other work where there are cores for it: a long PDF is read by several
 children at once, each a share of its pages (``load_file_isolated``), and ``ReadAhead`` reads
-the next file of an upload while the current one is embedded.
+the next files of an upload while the current one is embedded.
 """
 
 from __future__ import annotations
@@ -268,34 +268,38 @@ _STOP_POLL_S = 0.2  # how often a waiting reader checks whether it was cancelled
 
 
 class ReadAhead:
-    """Reads the files of an upload one ahead: while one file is chunked and embedded, the
-    next is already being read (in its own child process, as ``load_file_isolated``), so on
-    a multi-core machine reading and embedding overlap. At most one file is read ahead, so
-    memory stays bounded. ``close`` (or ``stop`` being set: the upload was cancelled) stops a
-    read in progress."""
+    """Reads the files of an upload ahead: while one file is chunked and embedded, the next
+    ``depth`` files (default: one per core, at most MAX_READERS) are already being read, each
+    in its own child process as ``load_file_isolated``. On a multi-core machine reading and
+    embedding overlap, and when embedding waits for a slow read (OCR, which runs on one core a
+    page), the other cores read the files after it. At most ``depth`` files are read ahead, so
+    memory stays bounded. ``close`` (or ``stop`` being set: the upload was cancelled) stops
+    the reads in progress."""
 
     def __init__(
         self,
         files: Sequence[tuple[Path, str]],
         limits: LoadLimits = DEFAULT_LIMITS,
         stop: threading.Event | None = None,
+        depth: int = 0,
     ) -> None:
         self._files = [(Path(p), n) for p, n in files]
         self._limits = limits
         self._cancel = stop
         self._closed = threading.Event()
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gptb-read-ahead")
+        self.depth = max(1, depth or _workers())
+        self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix="gptb-read-ahead")
         self._pending: dict[tuple[Path, str], Future[Loaded]] = {}
 
     def read(self, path: Path, filename: str) -> Loaded:
-        """The file's contents (read ahead, or read now); then starts reading the next file.
+        """The file's contents (read ahead, or read now); the files after it start being read.
         Raises IngestError (or Cancelled) as load_file_isolated does."""
         key = (Path(path), filename)
         future = self._pending.pop(key, None)
-        if key in self._files:
+        if key in self._files and not self._stopped():
             following = self._files.index(key) + 1
-            if following < len(self._files) and not self._stopped():
-                self._start(self._files[following])
+            for ahead in self._files[following : following + self.depth]:
+                self._start(ahead)
         if future is None:
             return load_file_isolated(path, filename, self._limits, self._stopped)
         return future.result()
