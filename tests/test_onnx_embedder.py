@@ -56,15 +56,15 @@ def abstracts(shared_data) -> list[str]:
 
 
 @pytest.mark.slow
-def test_vectors_close_to_torch(onnx, real_embedder, abstracts):
+def test_vectors_close_to_torch(onnx, torch_embedder, abstracts):
     ours = onnx.embed(abstracts)
-    theirs = real_embedder.embed(abstracts)
+    theirs = torch_embedder.embed(abstracts)
     assert ours.shape == theirs.shape == (50, 384) and ours.dtype == np.float32
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
     cos = np.sum(ours * theirs, axis=1)
     assert cos.min() >= 0.98, cos.min()
     # Same nearest abstract for each question.
-    q_ours, q_theirs = onnx.embed(QUERIES), real_embedder.embed(QUERIES)
+    q_ours, q_theirs = onnx.embed(QUERIES), torch_embedder.embed(QUERIES)
     assert ((q_ours @ ours.T).argmax(1) == (q_theirs @ theirs.T).argmax(1)).all()
 
 
@@ -169,13 +169,13 @@ def test_damaged_cache_is_rebuilt(tmp_path, caplog):
 @pytest.mark.slow
 def test_backend_setting(tmp_path, monkeypatch):
     settings = make_settings(tmp_path)
-    assert settings.embedding_backend == "torch"  # the default, until int8 is 2x faster
-    assert isinstance(build_embedder(settings), SentenceTransformerEmbedder)
-    monkeypatch.setenv("GPTB_EMBEDDING_BACKEND", "onnx-int8")
-    settings = make_settings(tmp_path)
-    assert settings.embedding_backend == "onnx-int8"
+    assert settings.embedding_backend == "onnx-int8"  # the default
     emb = build_embedder(settings)
     assert isinstance(emb, OnnxEmbedder) and emb.path.is_relative_to(settings.onnx_cache_dir)
+    monkeypatch.setenv("GPTB_EMBEDDING_BACKEND", "torch")
+    settings = make_settings(tmp_path)
+    assert settings.embedding_backend == "torch"
+    assert isinstance(build_embedder(settings), SentenceTransformerEmbedder)
     monkeypatch.setenv("GPTB_EMBEDDING_BACKEND", "tensorflow")
     with pytest.raises(ValueError):
         make_settings(tmp_path)
