@@ -4,8 +4,9 @@ In one run, on the shared PDF corpus and on SciFact abstracts (grouped 100 per M
 as a user would upload reports rather than 5,000 one-paragraph files):
 
 - pages/s and chunks/s of the whole pipeline (sniff, read in a child process, chunk, embed,
-  store in SQLite, add to FAISS and BM25), through ``Library.add_file`` as the app does it
-  (the next file read while this one is embedded, ``Library.read_ahead``);
+  store in SQLite, add to FAISS and BM25), through ``Library.add_files`` as the app does it
+  (the next files read while these are embedded, ``Library.read_ahead``; the passages of
+  small files embedded together);
 - the raw embedding throughput of the same embedder the app uses (``Services.embedder``: int8
   ONNX or fp32 torch, GPTB_EMBEDDING_BACKEND) on the same chunks (one ``embed`` call), and for
   comparison that of fp32 sentence-transformers (``--no-fp32`` skips it: the process then does
@@ -71,17 +72,20 @@ def ingest(
     a = services.repo.create_assistant(AssistantDraft(name=name))
     pages = chunks = failed = 0
     t0 = time.perf_counter()
-    reader = services.library.read_ahead([(f, f.name) for f in files]) if read_ahead else None
-    for i, f in enumerate(files, 1):
-        try:
-            doc = services.library.add_file(
-                a.id, f, f.name, reader=reader, refresh_keywords=False
-            ).document
-            pages += doc.pages
-            chunks += doc.chunks
-        except GPTBuilderError as err:
+    named = [(f, f.name) for f in files]
+    reader = services.library.read_ahead(named) if read_ahead else None
+    # As an upload in the app: small files embedded together, keywords rebuilt at the end.
+    for i, (position, outcome) in enumerate(
+        services.library.add_files(a.id, named, reader=reader), 1
+    ):
+        if isinstance(outcome, GPTBuilderError):
             failed += 1
-            log.info("  %s: %s", f.name, err)
+            log.info("  %s: %s", files[position].name, outcome)
+        elif isinstance(outcome, Exception):
+            raise outcome
+        else:
+            pages += outcome.document.pages
+            chunks += outcome.document.chunks
         if i % 10 == 0 or i == len(files):
             el = time.perf_counter() - t0
             log.info(
@@ -94,7 +98,6 @@ def ingest(
             )
     if reader is not None:
         reader.close()
-    services.library.refresh_keywords(a.id)  # once per upload, as the app does
     pipeline_s = time.perf_counter() - t0
     ids = services.repo.ready_document_ids(a.id)
     _, texts = services.repo.chunk_texts(ids)

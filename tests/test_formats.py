@@ -157,10 +157,10 @@ def test_read_ahead_reads_the_next_file_while_this_one_is_used(pdf_dir, tmp_path
     note = tmp_path / "note.txt"
     note.write_text("The meeting moved to Thursday at ten.")
     files = [(good, "a.pdf"), (broken, "broken.pdf"), (note, "note.txt")]
-    with ReadAhead(files, depth=1) as reader:
+    with ReadAhead(files, ahead=1) as reader:
         reader.read(good, "a.pdf")
         assert list(reader._pending) == [(broken, "broken.pdf")]  # one ahead, no more
-    with ReadAhead(files, depth=2) as reader:
+    with ReadAhead(files, ahead=2) as reader:
         first = reader.read(good, "a.pdf")
         assert list(reader._pending) == [(broken, "broken.pdf"), (note, "note.txt")]
         ahead = reader._pending[(broken, "broken.pdf")]

@@ -185,7 +185,10 @@ class GatedEmbedder(HashingEmbedder):
         return super().embed(texts, progress, batch=batch)
 
 
-def test_cancel_undoes_the_file_in_progress_and_keeps_finished_ones(tmp_path):
+def test_cancel_undoes_the_file_in_progress_and_keeps_finished_ones(tmp_path, monkeypatch):
+    from gptbuilder import library
+
+    monkeypatch.setattr(library, "GROUP_PASSAGES", 1)  # each file embedded alone
     embedder = GatedEmbedder()
     services = Services.build(
         make_settings(tmp_path / "data"), embedder, ExtractiveFakeLLM, NumpyIndex

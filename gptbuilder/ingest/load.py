@@ -191,6 +191,8 @@ def load_file_isolated(
 PARALLEL_MIN_BYTES = 256 * 1024  # smaller files are read by one child, no page count first
 PAGES_PER_PART = 40  # a PDF is split into parts of at least this many pages
 MAX_READERS = 4  # children reading parts of one file at once, at most one per core
+# Files of an upload read ahead (ReadAhead): enough for the next group of small files.
+READ_AHEAD_FILES = 8
 
 
 def _workers() -> int:
@@ -268,27 +270,31 @@ _STOP_POLL_S = 0.2  # how often a waiting reader checks whether it was cancelled
 
 
 class ReadAhead:
-    """Reads the files of an upload ahead: while one file is chunked and embedded, the next
-    ``depth`` files (default: one per core, at most MAX_READERS) are already being read, each
-    in its own child process as ``load_file_isolated``. On a multi-core machine reading and
-    embedding overlap, and when embedding waits for a slow read (OCR, which runs on one core a
-    page), the other cores read the files after it. At most ``depth`` files are read ahead, so
-    memory stays bounded. ``close`` (or ``stop`` being set: the upload was cancelled) stops
-    the reads in progress."""
+    """Reads the files of an upload ahead: while files are chunked and embedded, the next
+    ``ahead`` files are read, ``workers`` at a time (default: one per core, at most
+    MAX_READERS), each in its own child process as ``load_file_isolated``. Reading and
+    embedding overlap, and when embedding waits for a slow read (OCR runs on one core a page)
+    the other cores read the files after it. Small files are embedded in groups
+    (``Library.add_files``): reading several ahead keeps the cores reading the next group's
+    files while one group is embedded. At most ``ahead`` files are held, so memory stays
+    bounded. ``close`` (or ``stop`` being set: the upload was cancelled) stops the reads in
+    progress and drops those not started."""
 
     def __init__(
         self,
         files: Sequence[tuple[Path, str]],
         limits: LoadLimits = DEFAULT_LIMITS,
         stop: threading.Event | None = None,
-        depth: int = 0,
+        ahead: int = READ_AHEAD_FILES,
+        workers: int = 0,
     ) -> None:
         self._files = [(Path(p), n) for p, n in files]
         self._limits = limits
         self._cancel = stop
         self._closed = threading.Event()
-        self.depth = max(1, depth or _workers())
-        self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix="gptb-read-ahead")
+        self.ahead = max(1, ahead)
+        self.workers = max(1, workers or _workers())
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="gptb-read-ahead")
         self._pending: dict[tuple[Path, str], Future[Loaded]] = {}
 
     def read(self, path: Path, filename: str) -> Loaded:
@@ -298,7 +304,7 @@ class ReadAhead:
         future = self._pending.pop(key, None)
         if key in self._files and not self._stopped():
             following = self._files.index(key) + 1
-            for ahead in self._files[following : following + self.depth]:
+            for ahead in self._files[following : following + self.ahead]:
                 self._start(ahead)
         if future is None:
             return load_file_isolated(path, filename, self._limits, self._stopped)

@@ -1,6 +1,6 @@
-"""Uploads of several files: processed one by one in a worker thread, with a live per-file
+"""Uploads of several files: processed in order in a worker thread, with a live per-file
 status, overall progress with an estimate of the time left, and a cancel that undoes only
-the file in progress (finished files stay, the rest are skipped)."""
+the files in progress (finished files stay, the rest are skipped)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptbuilder.errors import Cancelled, GPTBuilderError
-from gptbuilder.ingest.load import ReadAhead
-from gptbuilder.library import AddResult, Library
+from gptbuilder.library import AddResult, Library, Progress
 from gptbuilder.ui.render import escape_untrusted
 
 log = logging.getLogger(__name__)
@@ -54,41 +53,36 @@ class UploadJob:
 
     def _run(self) -> None:
         files = [(p, f.name) for p, f in zip(self.paths, self.files, strict=True)]
-        # The next file is read while this one is embedded; a cancel stops both.
+        # The next files are read while these are embedded; a cancel stops both. Small files
+        # are embedded together (Library.add_files), so several can be "working" at once.
         with self.library.read_ahead(files, self.cancel) as reader:
-            for path, status in zip(self.paths, self.files, strict=True):
-                self._add(path, status, reader)
-        # Once for the whole upload (it is rebuilt from all the assistant's passages).
-        if any(f.state == "done" for f in self.files):
-            self.library.refresh_keywords(self.assistant_id)
+            outcomes = self.library.add_files(self.assistant_id, files, self._step, reader)
+            for position, outcome in outcomes:
+                self._settle(self.files[position], outcome)
 
-    def _add(self, path: Path, status: FileStatus, reader: ReadAhead) -> None:
-        if self.cancel.is_set():
-            status.state = "cancelled"
-            return
-        status.state = "working"
+    def _step(self, position: int) -> Progress:
+        status = self.files[position]
 
         def step(fraction: float, doing: str) -> None:
             if self.cancel.is_set():
                 raise Cancelled("Stopped by you.")
-            status.fraction, status.doing = fraction, doing
+            status.state, status.fraction, status.doing = "working", fraction, doing
 
-        try:
-            result = self.library.add_file(
-                self.assistant_id, path, status.name, step, reader=reader, refresh_keywords=False
-            )
-        except Cancelled:
+        return step
+
+    def _settle(self, status: FileStatus, outcome: AddResult | Exception) -> None:
+        if isinstance(outcome, AddResult):
+            status.result = outcome
+            status.state = "duplicate" if outcome.duplicate else "done"
+            status.fraction = 1.0
+        elif isinstance(outcome, Cancelled):
             status.state = "cancelled"
-        except GPTBuilderError as err:
-            status.state, status.error = "failed", str(err)
-        except Exception:  # never lose the other files of the upload
-            log.exception("unexpected failure adding %s", status.name)
+        elif isinstance(outcome, GPTBuilderError):
+            status.state, status.error = "failed", str(outcome)
+        else:  # never lose the other files of the upload
+            log.error("unexpected failure adding %s", status.name, exc_info=outcome)
             status.state = "failed"
             status.error = f"“{status.name}” could not be added (internal error)."
-        else:
-            status.result = result
-            status.state = "duplicate" if result.duplicate else "done"
-            status.fraction = 1.0
 
     def overall(self) -> tuple[float, float | None]:
         """(fraction done 0..1 by bytes, estimated seconds left or None)."""
