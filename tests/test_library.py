@@ -182,9 +182,9 @@ def test_an_upload_embeds_small_files_together_each_its_own_transaction(tmp_path
 
 
 def test_a_failed_group_embedding_leaves_those_files_out_and_the_others_in(tmp_path, monkeypatch):
-    from gptbuilder import library
+    from gptbuilder import adding
 
-    monkeypatch.setattr(library, "GROUP_PASSAGES", 2)
+    monkeypatch.setattr(adding, "GROUP_PASSAGES", 2)
     embedder = CountingEmbedder(fail_on="otter number 2")
     s = Services.build(make_settings(tmp_path / "data"), embedder, ExtractiveFakeLLM, NumpyIndex)
     a = s.repo.create_assistant(make_draft("A"))
@@ -207,9 +207,9 @@ def test_a_failed_group_embedding_leaves_those_files_out_and_the_others_in(tmp_p
 def test_stopping_an_upload_midway_leaves_no_half_added_file(tmp_path, monkeypatch):
     """The caller stops iterating (the app closing) while a group fills or is being stored:
     its files not yet stored are removed, the stored ones stay."""
-    from gptbuilder import library
+    from gptbuilder import adding
 
-    monkeypatch.setattr(library, "GROUP_PASSAGES", 2)
+    monkeypatch.setattr(adding, "GROUP_PASSAGES", 2)
     s = Services.build(
         make_settings(tmp_path / "data"), HashingEmbedder(), ExtractiveFakeLLM, NumpyIndex
     )

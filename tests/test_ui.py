@@ -186,9 +186,9 @@ class GatedEmbedder(HashingEmbedder):
 
 
 def test_cancel_undoes_the_file_in_progress_and_keeps_finished_ones(tmp_path, monkeypatch):
-    from gptbuilder import library
+    from gptbuilder import adding
 
-    monkeypatch.setattr(library, "GROUP_PASSAGES", 1)  # each file embedded alone
+    monkeypatch.setattr(adding, "GROUP_PASSAGES", 1)  # each file embedded alone
     embedder = GatedEmbedder()
     services = Services.build(
         make_settings(tmp_path / "data"), embedder, ExtractiveFakeLLM, NumpyIndex
