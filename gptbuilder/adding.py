@@ -92,7 +92,8 @@ class AddResult:
 
 
 class Adding:
-    """The file-adding half of ``Library``, which sets these attributes and methods."""
+    """The file-adding half of ``Library``, which sets these attributes and provides
+    ``_forget``, ``_replace_older_versions`` and ``refresh_keywords``."""
 
     _repo: Repository
     _files: FileStore
@@ -105,15 +106,6 @@ class Adding:
     _keywords: KeywordIndexStore | None
     _exclude_flagged: bool
     chunking_key: str
-
-    def _forget(self, doc: Document) -> None:
-        raise NotImplementedError
-
-    def _replace_older_versions(self, assistant_id: int, keep_id: int, filename: str) -> str | None:
-        raise NotImplementedError
-
-    def refresh_keywords(self, assistant_id: int) -> None:
-        raise NotImplementedError
 
     def add_file(
         self,

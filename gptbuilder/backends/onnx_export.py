@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gptbuilder.errors import ModelError
+from gptbuilder.filestore import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,6 @@ _SOURCE_FILES = (
     "sentence_bert_config.json",
     "1_Pooling/config.json",
 )
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def model_name(model_dir: Path) -> str:
@@ -65,7 +58,7 @@ def source_hash(model_dir: Path, recipe: Recipe | None = None) -> str:
         path = Path(model_dir) / name
         if path.is_file():
             h.update(name.encode())
-            h.update(_sha256(path).encode())
+            h.update(sha256_file(path).encode())
     return h.hexdigest()[:12]
 
 
@@ -198,7 +191,7 @@ def export_int8(model_dir: Path, target: Path, recipe: Recipe = DEFAULT_RECIPE) 
                 )
         else:
             os.replace(source, int8)
-        digest = _sha256(int8)
+        digest = sha256_file(int8)
         os.replace(int8, target)  # same folder: atomic
     _write_atomic(target.with_name(target.name + ".sha256"), digest)
     return time.perf_counter() - started
@@ -235,7 +228,7 @@ def _cache_ok(path: Path) -> bool:
     sums = path.with_name(path.name + ".sha256")
     if not (path.is_file() and sums.is_file()):
         return False
-    return sums.read_text(encoding="utf-8").strip() == _sha256(path)
+    return sums.read_text(encoding="utf-8").strip() == sha256_file(path)
 
 
 _export_lock = threading.Lock()
