@@ -62,9 +62,6 @@ class _Started:
     def needs_vectors(self) -> bool:
         return self.loaded is not None and self.vectors is None
 
-    def embed_progress(self, done: int, total: int) -> None:
-        self.progress(0.1 + 0.85 * done / total, f"Embedding passages {done}/{total}")
-
 
 class _InGroup(Exception):
     """This content is already in the group of files being added (Library.add_files)."""
@@ -128,11 +125,10 @@ class Adding:
         started = self._prepare(assistant_id, path, filename, progress, prebuilt, reader)
         if isinstance(started, AddResult):
             return started
-        with self._undo_on_failure([started]):
-            if started.needs_vectors:
-                texts = [c.text for c in started.chunks]
-                started.vectors = self._embedder.embed(texts, started.embed_progress, batch=True)
-            return self._finish(started, refresh_keywords)
+        [(_, outcome)] = self._finish_group([(0, started)], refresh_keywords)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def add_files(
         self,
@@ -196,9 +192,10 @@ class Adding:
                 self.refresh_keywords(assistant_id)  # once for the whole upload
 
     def _finish_group(
-        self, group: list[tuple[int, _Started]]
+        self, group: list[tuple[int, _Started]], refresh_keywords: bool = False
     ) -> Iterator[tuple[int, AddResult | Exception]]:
-        """Embed the group's passages in one call, then store each file."""
+        """Embed the group's passages in one call, then store each file; yields each file's
+        result or the error that left it out."""
         needing = [s for _, s in group if s.needs_vectors]
         texts = [c.text for s in needing for c in s.chunks]
         if texts:
@@ -220,7 +217,10 @@ class Adding:
                 if not isinstance(err, Exception):
                     raise
                 for position, started in group:  # a cancel too: each file says "Cancelled"
-                    yield position, _as_ingest_error(started.filename, err)
+                    error = _as_ingest_error(started.filename, err)
+                    if error is not err:
+                        error.__cause__ = err
+                    yield position, error
                 return
             offset = 0
             for s in needing:
@@ -231,8 +231,8 @@ class Adding:
             for position, started in group:
                 waiting.remove(started)
                 try:
-                    with self._undo_on_failure([started]):
-                        result = self._finish(started, refresh_keywords=False)
+                    with self._undo_on_failure(started):
+                        result = self._finish(started, refresh_keywords)
                 except Exception as err:  # noqa: BLE001 - this file's error, the rest go on
                     yield position, err
                 else:
@@ -290,7 +290,7 @@ class Adding:
         self._repo.ensure_blob(sha, size, media_type)
         doc_id = self._repo.add_document(assistant_id, sha, self.chunking_key, filename)
         pending = _Started(assistant_id, filename, sha, doc_id, started, progress, loaded, reused)
-        with self._undo_on_failure([pending]):
+        with self._undo_on_failure(pending):
             if loaded is not None:
                 progress(0.1, f"Splitting {filename} into passages")
                 pending.chunks = chunk_pages(
@@ -364,17 +364,16 @@ class Adding:
         )
 
     @contextmanager
-    def _undo_on_failure(self, started: list[_Started]) -> Iterator[None]:
+    def _undo_on_failure(self, started: _Started) -> Iterator[None]:
         """Leave nothing half-done behind, whatever went wrong (a cancel included); errors
         that are not the app's own become an IngestError naming the file."""
         try:
             yield
         except BaseException as err:
-            for s in started:
-                self._abandon(s, err)
+            self._abandon(started, err)
             if isinstance(err, GPTBuilderError) or not isinstance(err, Exception):
                 raise
-            raise _as_ingest_error(started[0].filename, err) from err
+            raise _as_ingest_error(started.filename, err) from err
 
     def _abandon(self, started: _Started, err: BaseException | None = None) -> None:
         log.warning("ingestion of %s failed: %r", started.filename, err or "stopped")
