@@ -84,8 +84,9 @@ def test_scanned_pages_are_recognised_in_parallel_each_on_its_page(pdf_dir, tmp_
 
 @pytest.mark.skipif(tesseract_path() is None, reason="Tesseract is not installed")
 def test_pages_with_nothing_drawn_are_not_recognised(pdf_dir, tmp_path):
-    """A page with no objects at all is blank: no Tesseract run for it, and it is reported as
-    a page without text while the scanned page beside it is read."""
+    """A page with no objects at all is blank, and one a quarter of an inch across is too small
+    to hold a line of text: no Tesseract run for either, and both are reported as pages without
+    text while the scanned page between them is read."""
     import pypdfium2 as pdfium
     from pypdf import PdfReader, PdfWriter
 
@@ -96,16 +97,18 @@ def test_pages_with_nothing_drawn_are_not_recognised(pdf_dir, tmp_path):
     writer = PdfWriter()
     writer.add_blank_page(612, 792)
     writer.add_page(PdfReader(scan).pages[0])
+    tiny = writer.add_page(PdfReader(scan).pages[0])
+    tiny.scale_to(18, 23)  # the same scan, shrunk to a quarter of an inch
     mixed = tmp_path / "blank-then-scan.pdf"
     with open(mixed, "wb") as fh:
         writer.write(fh)
 
     from gptbuilder.ingest.ocr import ocr_pdf_pages
 
-    text = ocr_pdf_pages(mixed, [1, 2])
-    assert 1 not in text and "crazy ones" in text[2].lower()
+    text = ocr_pdf_pages(mixed, [1, 2, 3])
+    assert sorted(text) == [2] and "crazy ones" in text[2].lower()
     loaded = load_file(mixed, "mixed.pdf")
-    assert loaded.ocr_pages == [2] and loaded.empty_pages == [1]
+    assert loaded.ocr_pages == [2] and loaded.empty_pages == [1, 3]
 
 
 def test_expected_page_counts_of_the_sample_corpus(pdf_dir):

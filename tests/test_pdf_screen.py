@@ -10,7 +10,7 @@ from pdf_maker import make_pdf, text_op
 
 from gptbuilder.ingest import pdf as pdf_module
 from gptbuilder.ingest.load import load_file
-from gptbuilder.ingest.pdf import open_pdf, read_pdf
+from gptbuilder.ingest.pdf import PdfFile, read_pdf
 from gptbuilder.ingest.pdf_hidden import INVISIBLE, OFF_PAGE, TINY, WHITE
 from gptbuilder.ingest.pdf_screen import clean_page_text, open_document
 
@@ -138,24 +138,54 @@ def test_no_shared_pdf_page_with_hidden_text_passes_the_screen(pdf_dir):
     hidden_pages: list[tuple[str, int]] = []
     for path in sorted(pdf_dir.rglob("*.pdf")):
         try:
-            reader, count = open_pdf(path, path.name, 5000)
+            pdf = PdfFile(path, path.name, 5000)
         except Exception:
             continue  # refused files are tested in test_formats
-        document = open_document(path)
-        try:
-            for number in range(1, count + 1):
+        with pdf:
+            for number in range(1, pdf.count + 1):
                 pages += 1
+                document = pdf.document
                 quick = clean_page_text(document, number) if document is not None else None
                 clean += quick is not None
                 try:
-                    _, hidden = pdf_module._page_text(reader.pages[number - 1], number, False)
+                    _, hidden = pdf_module._page_text(pdf.pypdf_page(number), number, False)
                 except Exception:
                     continue
                 if hidden:
                     hidden_pages.append((path.name, number))
                     assert quick is None, f"{path.name} page {number} hides text"
-        finally:
-            if document is not None:
-                document.close()
     assert pages > 350 and hidden_pages, (pages, hidden_pages)
     assert clean / pages > 0.8, f"only {clean} of {pages} pages read by PDFium"
+
+
+def test_pypdf_is_opened_only_for_pages_that_need_it(tmp_path, monkeypatch):
+    opened: list[str] = []
+    real = pdf_module._open_pypdf
+
+    def counting(path, filename):
+        opened.append(filename)
+        return real(path, filename)
+
+    monkeypatch.setattr(pdf_module, "_open_pypdf", counting)
+    clean = _pdf(tmp_path, [text_op(PLAIN, y=700), text_op("Page two.", y=700)])
+    assert [p.text for p in read_pdf(clean, "clean.pdf", 100, ocr=False).pages][1] == "Page two."
+    assert opened == []  # PDFium read both pages; pypdf was never opened
+    hiding = tmp_path / "hiding.pdf"
+    hiding.write_bytes(make_pdf([text_op(PLAIN, y=700), text_op("Hidden.", y=700, before="3 Tr")]))
+    loaded = read_pdf(hiding, "hiding.pdf", 100, ocr=False)
+    assert opened == ["hiding.pdf"]  # once, for page two
+    assert [(h.page, h.reason) for h in loaded.hidden] == [(2, INVISIBLE)]
+
+
+def test_pages_pypdf_cannot_open_are_reported_and_the_others_kept(tmp_path, monkeypatch):
+    def broken(path, filename):
+        raise pdf_module.IngestError(f"“{filename}” could not be read as a PDF.")
+
+    monkeypatch.setattr(pdf_module, "_open_pypdf", broken)
+    path = _pdf(tmp_path, [text_op(PLAIN, y=700), text_op("Hidden.", y=700, before="3 Tr")])
+    loaded = read_pdf(path, "doc.pdf", 100, ocr=False)
+    assert PLAIN in loaded.pages[0].text and loaded.pages[1].text == ""
+    assert "Pages that could not be read: 2." in loaded.warnings
+    only_hiding = _pdf(tmp_path, [text_op("Hidden.", y=700, before="3 Tr")])
+    with pytest.raises(pdf_module.IngestError, match="may be damaged"):
+        read_pdf(only_hiding, "doc.pdf", 100, ocr=False)

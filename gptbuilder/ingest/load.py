@@ -32,7 +32,7 @@ from typing import Any
 
 from gptbuilder.errors import Cancelled, IngestError
 from gptbuilder.ingest import sniff
-from gptbuilder.ingest.pdf import PdfPart, assemble, open_pdf, page_count, read_pages, read_pdf
+from gptbuilder.ingest.pdf import PdfFile, PdfPart, assemble, page_count, read_pages, read_pdf
 from gptbuilder.ingest.text import Loaded, normalize_text, ranges, read_text
 from gptbuilder.ingest.webpage import read_html
 from gptbuilder.ingest.word import read_docx
@@ -135,8 +135,8 @@ def _probe(path: Path, filename: str, limits: LoadLimits) -> tuple[str, str | No
 
 
 def _read_part(path: Path, filename: str, limits: LoadLimits, numbers: range) -> PdfPart:
-    reader, _ = open_pdf(path, filename, limits.max_pages)
-    return read_pages(reader, path, filename, numbers, limits.ocr, limits.keep_hidden_text)
+    with PdfFile(path, filename, limits.max_pages) as pdf:
+        return read_pages(pdf, numbers, limits.ocr, limits.keep_hidden_text)
 
 
 # The readers import these when first used; the forkserver imports them once, so a child does

@@ -25,9 +25,12 @@ MAX_PROCESSES = 4
 # Tesseract reads each line a second time, inverted, when it is unsure of it (for light text on
 # a dark ground). On the scanned pages of the shared PDFs that gave the same text 12-30% slower.
 OPTIONS = ("-c", "tessedit_do_invert=0")
-# PNG compression for the page handed to Tesseract: level 1 halves the time to write it
-# (0.1-0.18 s a page at level 6) for a slightly larger image on a pipe.
-PNG_LEVEL = 1
+# The page goes to Tesseract as an uncompressed grey image (PGM, ~8 MB for a letter page at
+# 300 dpi, on a pipe): writing it takes ~8 ms where PNG took 0.1-0.18 s, for the same text.
+IMAGE_FORMAT = "PPM"
+# A page less than half an inch across holds no line of text worth recognising (icons and
+# test images 16 points square: Tesseract took 0.12 s each to find nothing).
+MIN_SIDE_PT = 36
 
 
 def tesseract_path() -> str | None:
@@ -40,7 +43,8 @@ def ocr_pdf_pages(path: Path, numbers: list[int], languages: str = "eng") -> dic
     Pages are rendered here one by one and recognised by one single-threaded Tesseract
     process per core at a time (a few rendered pages wait at most, so memory stays bounded).
     A page with nothing drawn on it (no text, picture or shape, no annotation) is blank: it is
-    left out without starting Tesseract (0.4-0.5 s a page to find nothing)."""
+    left out without starting Tesseract (0.4-0.5 s a page to find nothing), as is a page too
+    small to hold a line of text."""
     exe = tesseract_path()
     if exe is None or not numbers:
         return {}
@@ -62,12 +66,12 @@ def ocr_pdf_pages(path: Path, numbers: list[int], languages: str = "eng") -> dic
             for number in numbers:
                 try:
                     page = doc[number - 1]
-                    if _blank(page):
-                        log.debug("page %d of %s is blank: not recognised", number, path.name)
+                    if _blank(page) or min(page.get_size()) < MIN_SIDE_PT:
+                        log.debug("page %d of %s: blank or tiny, not recognised", number, path.name)
                         continue
                     bitmap = page.render(scale=DPI / 72, grayscale=True)
                     buf = io.BytesIO()
-                    bitmap.to_pil().save(buf, format="PNG", compress_level=PNG_LEVEL)
+                    bitmap.to_pil().save(buf, format=IMAGE_FORMAT)
                 except (pdfium.PdfiumError, OSError) as err:
                     log.warning("rendering page %d of %s failed: %r", number, path.name, err)
                     continue

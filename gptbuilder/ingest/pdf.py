@@ -24,17 +24,70 @@ def read_pdf(
 ) -> Loaded:
     """Pages of visible text. Text a reader cannot see (see pdf_hidden) is left out, unless
     ``keep_hidden``, and reported either way."""
-    reader, count = open_pdf(path, filename, max_pages)
-    part = read_pages(reader, path, filename, range(1, count + 1), ocr, keep_hidden)
-    return assemble(filename, count, [part], ocr, keep_hidden)
+    with PdfFile(path, filename, max_pages) as pdf:
+        part = read_pages(pdf, range(1, pdf.count + 1), ocr, keep_hidden)
+    return assemble(filename, pdf.count, [part], ocr, keep_hidden)
 
 
 def page_count(path: Path, filename: str, max_pages: int) -> int:
     """Number of pages; raises IngestError as ``read_pdf`` would on opening the file."""
-    return open_pdf(path, filename, max_pages)[1]
+    with PdfFile(path, filename, max_pages) as pdf:
+        return pdf.count
 
 
-def open_pdf(path: Path, filename: str, max_pages: int) -> tuple[Any, int]:
+class PdfFile:
+    """An open PDF. PDFium opens it (in C++, a few milliseconds) and screens and reads most
+    pages; pypdf's reader (pure Python, 10-100 ms to open a file, more for long ones) is opened
+    only when a page needs the careful reading, or when PDFium cannot open the file: then pypdf
+    reads it all, or says why it cannot (damaged, password). Raises IngestError when the file
+    cannot be opened, has no pages or more than ``max_pages``."""
+
+    def __init__(self, path: Path, filename: str, max_pages: int) -> None:
+        self.path = path
+        self.filename = filename
+        self.document = open_document(path)
+        self._reader: Any = None
+        self._reader_error: IngestError | None = None
+        if self.document is None:
+            self._reader, self.count = _open_pypdf(path, filename)
+        else:
+            self.count = len(self.document)
+        if self.count == 0:
+            self.close()
+            raise IngestError(f"“{filename}” has no pages.")
+        if self.count > max_pages:
+            self.close()
+            raise IngestError(
+                f"“{filename}” has {self.count} pages; the limit is {max_pages} "
+                "(setting GPTB_MAX_PAGES). Split it into smaller files."
+            )
+
+    def pypdf_page(self, number: int) -> Any:
+        """pypdf's page ``number`` (1-based), opening pypdf's reader on first use; raises
+        IngestError when pypdf cannot open the file (PDFium could)."""
+        if self._reader is None:
+            if self._reader_error is None:
+                try:
+                    self._reader, _ = _open_pypdf(self.path, self.filename)
+                except IngestError as err:
+                    self._reader_error = err
+            if self._reader is None:
+                raise self._reader_error  # type: ignore[misc]
+        return self._reader.pages[number - 1]
+
+    def close(self) -> None:
+        if self.document is not None:
+            self.document.close()
+            self.document = None
+
+    def __enter__(self) -> PdfFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open_pypdf(path: Path, filename: str) -> tuple[Any, int]:
     """A pypdf reader of the file and its page count, or an IngestError saying why not."""
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PdfReadError
@@ -44,13 +97,13 @@ def open_pdf(path: Path, filename: str, max_pages: int) -> tuple[Any, int]:
         if reader.is_encrypted:
             try:
                 reader.decrypt("")  # many PDFs are "encrypted" with an empty password
-                count = len(reader.pages)
+                return reader, len(reader.pages)  # a wrong password shows only here
             except (FileNotDecryptedError, NotImplementedError, PdfReadError) as err:
                 raise IngestError(
                     f"“{filename}” is protected by a password. Remove the password (for "
                     "example by printing it to a new PDF) and upload it again."
                 ) from err
-        count = len(reader.pages)
+        return reader, len(reader.pages)
     except IngestError:
         raise
     except Exception as err:  # pypdf raises many kinds of errors on broken files
@@ -58,14 +111,6 @@ def open_pdf(path: Path, filename: str, max_pages: int) -> tuple[Any, int]:
         raise IngestError(
             f"“{filename}” could not be read as a PDF; the file may be damaged or incomplete."
         ) from err
-    if count == 0:
-        raise IngestError(f"“{filename}” has no pages.")
-    if count > max_pages:
-        raise IngestError(
-            f"“{filename}” has {count} pages; the limit is {max_pages} "
-            "(setting GPTB_MAX_PAGES). Split it into smaller files."
-        )
-    return reader, count
 
 
 @dataclass
@@ -78,34 +123,28 @@ class PdfPart:
     hidden: list[HiddenText] = field(default_factory=list)
 
 
-def read_pages(
-    reader: Any, path: Path, filename: str, numbers: range, ocr: bool, keep_hidden: bool
-) -> PdfPart:
+def read_pages(pdf: PdfFile, numbers: range, ocr: bool, keep_hidden: bool) -> PdfPart:
     """Text of the given pages (1-based); pages without text are OCR'd when ``ocr``. A page
     that PDFium's screen finds nothing hidden on is read by PDFium, others by pypdf with the
     hidden-text checks (see pdf_screen)."""
     part = PdfPart()
-    document = open_document(path)
-    try:
-        for number in numbers:
-            quick = clean_page_text(document, number) if document is not None else None
-            if quick is not None:
-                part.texts[number] = normalize_text(quick)
-                continue
-            try:
-                text, found = _page_text(reader.pages[number - 1], number, keep_hidden)
-                part.texts[number] = normalize_text(text)
-                part.hidden += found
-            except Exception as err:  # one bad page must not lose the others
-                log.info("page %d of %s failed: %r", number, filename, err)
-                part.texts[number] = ""
-                part.failed.append(number)
-    finally:
-        if document is not None:
-            document.close()
+    document = pdf.document
+    for number in numbers:
+        quick = clean_page_text(document, number) if document is not None else None
+        if quick is not None:
+            part.texts[number] = normalize_text(quick)
+            continue
+        try:
+            text, found = _page_text(pdf.pypdf_page(number), number, keep_hidden)
+            part.texts[number] = normalize_text(text)
+            part.hidden += found
+        except Exception as err:  # one bad page must not lose the others
+            log.info("page %d of %s failed: %r", number, pdf.filename, err)
+            part.texts[number] = ""
+            part.failed.append(number)
     blank = [n for n, t in part.texts.items() if len(t) < MIN_TEXT_CHARS and n not in part.failed]
     if blank and ocr and tesseract_path():
-        for number, text in ocr_pdf_pages(path, blank).items():
+        for number, text in ocr_pdf_pages(pdf.path, blank).items():
             text = normalize_text(text)
             if len(text) >= MIN_TEXT_CHARS:
                 part.texts[number] = text
@@ -130,6 +169,10 @@ def assemble(
     ocred.sort()
     hidden.sort(key=lambda h: h.page)  # stable: a page's own order is kept
     no_text = [n for n in range(1, count + 1) if len(texts.get(n, "")) < MIN_TEXT_CHARS]
+    if len(failed) == count:
+        raise IngestError(
+            f"“{filename}” could not be read as a PDF; the file may be damaged or incomplete."
+        )
     if len(no_text) == count:
         hint = (
             "Text recognition (OCR) found nothing readable either."

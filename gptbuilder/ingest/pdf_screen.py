@@ -42,6 +42,7 @@ LIGHT = 0.85  # luminance: the interpreter calls 0.92 white
 FAINT_ALPHA = 128  # of 255
 VISIBLE_MODES = {0, 1, 2, 4, 5, 6}
 STROKE_ONLY = {1, 5}
+RTL_FIRST = "\u0590"  # no right-to-left letter comes before Hebrew in Unicode
 
 
 def open_document(path: Path) -> Any | None:
@@ -70,7 +71,11 @@ def clean_page_text(document: Any, number: int) -> str | None:
                 return None
             # get_text_range keeps PDFium's line breaks (get_text_bounded drops some).
             text = str(textpage.get_text_range())
-            if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
+            if (
+                text
+                and max(text) >= RTL_FIRST
+                and any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text)
+            ):
                 return None
             return text
         finally:
@@ -124,6 +129,18 @@ class Screen:
         # layer on a scan; white on a coloured banner), so the screen passes what it passes.
         self._images: list[Box] = []
         self._painted: list[Box] = []
+        # ctypes out-parameters, made once per page: tens of thousands of objects are screened
+        # on a long page, and making them for every call was a third of the screen's time.
+        self._m = raw.FS_MATRIX()
+        self._m_ref = ctypes.byref(self._m)
+        self._size = ctypes.c_float()
+        self._size_ref = ctypes.byref(self._size)
+        self._floats = [ctypes.c_float() for _ in range(4)]
+        self._float_refs = [ctypes.byref(v) for v in self._floats]
+        self._uints = [ctypes.c_uint() for _ in range(4)]
+        self._uint_refs = [ctypes.byref(v) for v in self._uints]
+        self._ints = [ctypes.c_int() for _ in range(2)]
+        self._int_refs = [ctypes.byref(v) for v in self._ints]
 
     def suspicious(self) -> bool:
         raw = self._raw
@@ -158,8 +175,8 @@ class Screen:
         return False
 
     def _matrix(self, obj: Any) -> Matrix:
-        m = self._raw.FS_MATRIX()
-        if not self._raw.FPDFPageObj_GetMatrix(obj, ctypes.byref(m)):
+        m = self._m
+        if not self._raw.FPDFPageObj_GetMatrix(obj, self._m_ref):
             return (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
         return (m.a, m.b, m.c, m.d, m.e, m.f)
 
@@ -168,10 +185,10 @@ class Screen:
         own = self._matrix(obj)
         m = _mult(own, outer) if in_form else own
         mode = raw.FPDFTextObj_GetTextRenderMode(obj)
-        size = ctypes.c_float()
-        raw.FPDFTextObj_GetFontSize(obj, ctypes.byref(size))
-        em_high = abs(size.value) * math.hypot(m[2], m[3])
-        em_wide = abs(size.value) * math.hypot(m[0], m[1])
+        raw.FPDFTextObj_GetFontSize(obj, self._size_ref)
+        size = abs(self._size.value)
+        em_high = size * math.hypot(m[2], m[3])
+        em_wide = size * math.hypot(m[0], m[1])
         box = self._bounds(obj, outer if in_form else None)
         why = ""
         if mode not in VISIBLE_MODES:
@@ -200,8 +217,8 @@ class Screen:
         return True
 
     def _bounds(self, obj: Any, outer: Matrix | None) -> Box | None:
-        values = [ctypes.c_float() for _ in range(4)]
-        if not self._raw.FPDFPageObj_GetBounds(obj, *[ctypes.byref(v) for v in values]):
+        values = self._floats
+        if not self._raw.FPDFPageObj_GetBounds(obj, *self._float_refs):
             return None
         box = (values[0].value, values[1].value, values[2].value, values[3].value)
         return _box_through(box, outer) if outer is not None else box
@@ -221,10 +238,9 @@ class Screen:
 
     def _filled_dark(self, obj: Any) -> bool:
         raw = self._raw
-        fill, stroke = ctypes.c_int(), ctypes.c_int()
-        if not raw.FPDFPath_GetDrawMode(obj, ctypes.byref(fill), ctypes.byref(stroke)):
+        if not raw.FPDFPath_GetDrawMode(obj, *self._int_refs):
             return False
-        if fill.value == raw.FPDF_FILLMODE_NONE:
+        if self._ints[0].value == raw.FPDF_FILLMODE_NONE:
             return False
         colour = self._colour(obj, stroke=False)
         return colour is not None and colour[3] >= FAINT_ALPHA and _luminance(colour) < LIGHT
@@ -234,16 +250,17 @@ class Screen:
         return x0 <= x <= x1 and y0 <= y <= y1
 
     def _box_on_page(self, box: Box) -> bool:
-        return self._on_page(box[0], box[1]) and self._on_page(box[2], box[3])
+        x0, y0, x1, y1 = self._crop
+        inside_x = x0 <= box[0] <= x1 and x0 <= box[2] <= x1
+        return inside_x and y0 <= box[1] <= y1 and y0 <= box[3] <= y1
 
     def _colour(self, obj: Any, stroke: bool) -> tuple[int, int, int, int] | None:
         raw = self._raw
-        values = [ctypes.c_uint() for _ in range(4)]
+        values = self._uints
         get = raw.FPDFPageObj_GetStrokeColor if stroke else raw.FPDFPageObj_GetFillColor
-        if not get(obj, *[ctypes.byref(v) for v in values]):
+        if not get(obj, *self._uint_refs):
             return None
-        r, g, b, a = (v.value for v in values)
-        return r, g, b, a
+        return values[0].value, values[1].value, values[2].value, values[3].value
 
     def _text(self, obj: Any) -> str:
         raw = self._raw
