@@ -113,18 +113,25 @@ def _child(
     except (ValueError, OSError):  # not allowed here: run without the cap
         pass
     try:
-        result = task(*args)
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        conn.send(("ok", (result, peak_mb)))
+        conn.send(("ok", task(*args), _usage()))
     except IngestError as err:
-        conn.send(("error", str(err)))
+        conn.send(("error", str(err), _usage()))
     except MemoryError:
-        conn.send(("error", f"“{filename}” needs too much memory to read."))
+        conn.send(("error", f"“{filename}” needs too much memory to read.", _usage()))
     except Exception as err:  # an unexpected parser failure on a strange file
         log.exception("reading %s failed", filename)
-        conn.send(("error", f"“{filename}” could not be read ({type(err).__name__})."))
+        message = f"“{filename}” could not be read ({type(err).__name__})."
+        conn.send(("error", message, _usage()))
     finally:
         conn.close()
+
+
+def _usage() -> tuple[float, float]:
+    """(RSS high-water mark in MB, CPU seconds) of this reader child, Tesseract included."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return max(me.ru_maxrss, kids.ru_maxrss) / 1024, cpu_s
 
 
 def _probe(path: Path, filename: str, limits: LoadLimits) -> tuple[str, str | None, int]:
@@ -253,17 +260,18 @@ class _Runner:
                     "was stopped (setting GPTB_INGEST_TIMEOUT_S)."
                 )
         try:
-            status, payload = receive.recv()
+            status, payload, (peak_mb, cpu_s) = receive.recv()
         except (EOFError, OSError) as err:
             raise IngestError(
                 f"“{filename}” made the document reader crash; the file may be damaged."
             ) from err
+        with _usage_lock:
+            global _reader_peak_mb, _reader_cpu_s
+            _reader_peak_mb = max(_reader_peak_mb, peak_mb)
+            _reader_cpu_s += cpu_s
         if status == "error":
             raise IngestError(payload)
-        result, peak_mb = payload
-        global _reader_peak_mb
-        _reader_peak_mb = max(_reader_peak_mb, peak_mb)
-        return result
+        return payload
 
 
 _STOP_POLL_S = 0.2  # how often a waiting reader checks whether it was cancelled
@@ -335,6 +343,8 @@ class ReadAhead:
 
 
 _reader_peak_mb = 0.0
+_reader_cpu_s = 0.0
+_usage_lock = threading.Lock()
 
 
 def reader_peak_mb() -> float:
@@ -342,3 +352,9 @@ def reader_peak_mb() -> float:
     a file it read. The children are the forkserver's, so the parent's RUSAGE_CHILDREN does
     not see them."""
     return _reader_peak_mb
+
+
+def reader_cpu_s() -> float:
+    """CPU seconds the reader children of this process have used on the files they finished
+    reading (OCR included; children stopped on a time limit or a cancel are not counted)."""
+    return _reader_cpu_s
