@@ -185,8 +185,8 @@ class Screen:
         own = self._matrix(obj)
         m = _mult(own, outer) if in_form else own
         mode = raw.FPDFTextObj_GetTextRenderMode(obj)
-        raw.FPDFTextObj_GetFontSize(obj, self._size_ref)
-        size = abs(self._size.value)
+        # A size PDFium cannot tell counts as 0 (tiny), not as the last object's size.
+        size = abs(self._size.value) if raw.FPDFTextObj_GetFontSize(obj, self._size_ref) else 0.0
         em_high = size * math.hypot(m[2], m[3])
         em_wide = size * math.hypot(m[0], m[1])
         box = self._bounds(obj, outer if in_form else None)
