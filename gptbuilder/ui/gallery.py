@@ -17,8 +17,8 @@ import gradio as gr
 
 from gptbuilder.errors import GPTBuilderError
 from gptbuilder.types import Assistant
-from gptbuilder.ui.handlers import Handlers, notice
-from gptbuilder.ui.render import escape_untrusted, excerpt
+from gptbuilder.ui.handlers import Handlers
+from gptbuilder.ui.render import escape_untrusted, excerpt, notice
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,6 @@ value; nothing per-user is kept on this object.
 from __future__ import annotations
 
 import logging
-import re
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +15,8 @@ from typing import Any
 import gradio as gr
 
 from gptbuilder.backends.models import ModelChoice
-from gptbuilder.bundle.archive import looks_like_zip
 from gptbuilder.errors import GPTBuilderError
-from gptbuilder.personas.definition import MAX_STARTERS, make_draft, unique_name
-from gptbuilder.personas.share import MAX_FILE_BYTES, export_json, parse_json
+from gptbuilder.personas.definition import MAX_STARTERS, make_draft
 from gptbuilder.services import Services
 from gptbuilder.types import Assistant, ChatMessage
 from gptbuilder.ui import flagged
@@ -28,20 +24,17 @@ from gptbuilder.ui.render import (
     citations_to_json,
     documents_table,
     escape_untrusted,
+    notice,
     render_answer,
     render_answer_text,
     render_stored_answer,
 )
+from gptbuilder.ui.sharing import Sharing
 from gptbuilder.ui.uploads import UploadJob
 
 log = logging.getLogger(__name__)
 
 UIMessage = dict[str, Any]  # {"role": ..., "content": ...} as gr.Chatbot shows them
-
-
-def notice(text: str, kind: str = "info") -> str:
-    icon = {"info": "ℹ️", "ok": "✅", "error": "⚠️"}[kind]
-    return f"{icon} {text}"
 
 
 def model_choice(
@@ -61,7 +54,7 @@ def model_choice(
     return ModelChoice()
 
 
-class Handlers:
+class Handlers(Sharing):
     def __init__(self, services: Services) -> None:
         self.s = services
         self._jobs: dict[str, UploadJob] = {}  # running uploads by id, for their cancel button
@@ -373,87 +366,3 @@ class Handlers:
         if assistant_id is not None:
             self.s.repo.clear_messages(int(assistant_id))
         return []
-
-    # -- sharing -------------------------------------------------------------------------------
-
-    def export(self, assistant_id: int | None) -> list[Any]:
-        """Returns: file to download, notice."""
-        if assistant_id is None:
-            return [None, notice("Choose an assistant to export.", "error")]
-        try:
-            a = self.s.repo.get_assistant(int(assistant_id))
-        except GPTBuilderError as err:
-            return [None, notice(str(err), "error")]
-        safe = re.sub(r"[^\w\-]+", "-", a.name).strip("-")[:60] or "assistant"
-        folder = Path(tempfile.mkdtemp(prefix="gptb-export-"))
-        path = folder / f"{safe}.assistant.json"
-        path.write_text(export_json(a), encoding="utf-8")
-        return [str(path), notice(f"Exported “{a.name}”. Download the file below.", "ok")]
-
-    def export_bundle(self, assistant_id: int | None, include_index: bool = True) -> list[Any]:
-        """The whole assistant as one .gptb file. Returns: file to download, notice."""
-        if assistant_id is None:
-            return [None, notice("Choose an assistant to export.", "error")]
-        try:
-            a = self.s.repo.get_assistant(int(assistant_id))
-            folder = Path(tempfile.mkdtemp(prefix="gptb-export-"))
-            path = self.s.bundles.export(a.id, folder, bool(include_index))
-        except GPTBuilderError as err:
-            return [None, notice(escape_untrusted(str(err)), "error")]
-        except OSError:
-            log.exception("export failed")
-            return [None, notice("The file could not be written.", "error")]
-        ndocs = sum(d.status == "ready" for d in self.s.repo.list_documents(a.id))
-        what = "with its search index" if include_index else "without its search index"
-        msg = (
-            f"Exported “{escape_untrusted(a.name)}” and {ndocs} document(s), {what}. "
-            "Download the file below."
-        )
-        return [str(path), notice(msg, "ok")]
-
-    def import_file(self, file: str | None, progress: Any = None) -> list[Any]:
-        """Import a .gptb assistant file or a .json configuration, told apart by their
-        content, not their name. ``progress(fraction, desc=...)`` as gr.Progress takes it.
-
-        Returns: state, picker, notice."""
-        if not file:
-            return [gr.update(), gr.update(), ""]
-        path = Path(file if isinstance(file, str) else file.name)
-
-        def step(fraction: float, what: str) -> None:
-            if progress is not None:
-                progress(fraction, desc=what)
-
-        try:
-            with path.open("rb") as f:
-                head = f.read(MAX_FILE_BYTES + 1)
-            if looks_like_zip(head):
-                result = self.s.bundles.import_file(path, step)
-                a = result.assistant
-                msg = f"Imported “{escape_untrusted(a.name)}” with {result.documents} document(s)."
-                for count, what in [
-                    (result.vectors_imported, "came with their search index"),
-                    (result.already_indexed, "were already indexed here"),
-                ]:
-                    if count:
-                        who = "All" if count == result.documents else str(count)
-                        msg += f" {who} {what}."
-                msg += "".join(f"\n\n{escape_untrusted(n)}" for n in result.notes)
-            else:
-                draft = parse_json(head)
-                name = unique_name(draft.name, self.s.repo.assistant_names())
-                a = self.s.repo.create_assistant(
-                    make_draft(
-                        name,
-                        draft.description,
-                        draft.instructions,
-                        draft.starters,
-                        draft.temperature,
-                    )
-                )
-                msg = f"Imported as “{escape_untrusted(a.name)}”."
-        except GPTBuilderError as err:
-            return [gr.update(), gr.update(), notice(escape_untrusted(str(err)), "error")]
-        except OSError:
-            return [gr.update(), gr.update(), notice("The file could not be read.", "error")]
-        return [a.id, self.picker_update(a.id), notice(msg, "ok")]

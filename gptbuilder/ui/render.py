@@ -48,6 +48,12 @@ def allowed_link(url: str, allowed_hosts: Sequence[str]) -> str | None:
     return None
 
 
+def notice(text: str, kind: str = "info") -> str:
+    """A status line for the UI: "info", "ok" or "error"."""
+    icon = {"info": "ℹ️", "ok": "✅", "error": "⚠️"}[kind]
+    return f"{icon} {text}"
+
+
 def escape_untrusted(text: str, allowed_hosts: Sequence[str] = ()) -> str:
     """Markdown-escape text from a model or a document: shown literally, never rendered as
     HTML, image or link. URLs are shown as code, which Markdown never turns into a link;
