@@ -4,11 +4,9 @@ read its passages, vectors and locations back (part of the Repository)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 
 import numpy as np
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
 from gptbuilder.db.flags import FlagQueries
 from gptbuilder.db.schema import BlobRow, ChunkRow, DocumentRow, FlagRow, PageRow
@@ -16,10 +14,7 @@ from gptbuilder.errors import NotFound
 from gptbuilder.types import ChunkDraft, FlagDraft, Hit, Page
 
 
-class ChunkQueries(FlagQueries):
-    def session(self) -> AbstractContextManager[Session]:  # provided by Repository
-        raise NotImplementedError
-
+class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQueries)
     def ensure_blob(self, sha256: str, size_bytes: int, media_type: str) -> None:
         with self.session() as s:
             if s.get(BlobRow, sha256) is None:
