@@ -108,3 +108,19 @@ def test_a_number_with_another_unit_is_not_supported():
     assert right.text.endswith("[1].") and right.dropped == 0
     level = resolve_citations("Visitors park their cars on level 2 [1].", garage)
     assert level.dropped == 0
+
+
+def test_a_sentence_the_answer_already_said_is_shown_once():
+    """SmolLM2 often says the same thing twice in other words; the repeat adds nothing and is
+    not counted as unsupported. A sentence with something new is kept."""
+    a = resolve_citations(
+        "The Eiffel Tower in Paris is 330 metres tall [1]. The Eiffel Tower is 330 metres tall "
+        "[1]. Paris has the Eiffel Tower, 330 metres tall.",
+        HITS,
+    )
+    assert a.text == "The Eiffel Tower in Paris is 330 metres tall [1]."
+    assert a.dropped == 0
+    b = resolve_citations(
+        "The Eiffel Tower is 330 metres tall [1]. The Eiffel Tower stands in Paris [1].", HITS
+    )
+    assert b.text.count("[1]") == 2

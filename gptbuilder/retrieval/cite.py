@@ -152,6 +152,7 @@ def resolve_citations(
     )
     shown: dict[int, int] = {}  # hit index -> shown number
     out: list[str] = []
+    said: list[set[str]] = []  # content words of each sentence shown
     dropped = 0
     for i, sentence in enumerate(cleaned):
         chosen: list[int] = []
@@ -160,6 +161,9 @@ def resolve_citations(
             # if the documents said it.
             dropped += 1
             continue
+        words = content_words(sentence)
+        if words and any(words <= earlier for earlier in said):
+            continue  # says again what a sentence shown above says (small models repeat)
         if hits and len(content_words(sentence)) >= MIN_CONTENT_WORDS:
             if citable is not None:
                 ok = [j for j in range(len(hits)) if citable[j]]
@@ -181,6 +185,7 @@ def resolve_citations(
         for j in chosen:
             shown.setdefault(j, len(shown) + 1)
         out.append(_attach(sentence, [shown[j] for j in chosen]))
+        said.append(words)
 
     citations = tuple(
         Citation(number=n, hit=hits[j]) for j, n in sorted(shown.items(), key=lambda t: t[1])
