@@ -1,0 +1,118 @@
+"""The strict claim check (spaCy's real English pipeline) and the citation step that uses it."""
+
+from __future__ import annotations
+
+import pytest
+
+from gptbuilder.retrieval.cite import is_verbatim, resolve_citations, unframe
+from gptbuilder.retrieval.claims import check, check_in_passage, find_support
+from gptbuilder.retrieval.evidence import sentence_spans
+from gptbuilder.types import Hit
+
+LCIS = (
+    "Sometimes cells that look like cancer are found in the lobules. This is called lobular "
+    "carcinoma in situ (LCIS). This is not cancer. It means there is a higher chance of "
+    "developing breast cancer in the future."
+)
+ROBERTS = (
+    "Iwan Roberts Personal information Full name Iwan Wyn Roberts Date of birth 26 June 1968 "
+    "Place of birth Bangor, Wales Position(s) Striker. He is best remembered for his time at "
+    "Norwich City, where he scored 96 goals."
+)
+TRUSTEE = (
+    "The United States Trustee appoints and supervises standing trustees and monitors and "
+    "supervises cases under chapter 13 of title 11 of the United States Code. 28 U.S.C. § 586(b)."
+)
+
+
+@pytest.mark.parametrize(
+    "claim, source, ok",
+    [
+        # the three answers the app once showed, and what the documents do say
+        ("LCIS is a rare form of breast cancer.", LCIS, False),
+        ("LCIS is not cancer.", LCIS, True),
+        ("Iwan Roberts was born in Norwich, England.", ROBERTS, False),
+        ("Iwan Roberts was born in Bangor, Wales.", ROBERTS, True),
+        ("The United States Trustee appoints standing trustees under title 28.", TRUSTEE, False),
+        ("The United States Trustee appoints and supervises standing trustees.", TRUSTEE, True),
+        # numbers, times and units
+        ("The office opens at 9 AM.", "The office opens at 9 a.m. on weekdays.", True),
+        ("The office opens at 9 PM.", "The office opens at 9 a.m. on weekdays.", False),
+        ("The tower is 330 metres tall.", "The Eiffel Tower is 330 m tall.", True),
+        ("The tower is 330 feet tall.", "The Eiffel Tower is 330 metres tall.", False),
+        ("It cost 1200 dollars.", "The repair cost $1,200 in total.", True),
+        ("There were three winners.", "The jury chose 3 winners.", True),
+        ("There were four winners.", "The jury chose three winners.", False),
+        # polarity and certainty
+        ("He never played for Wales.", "He played for Wales 15 times.", False),
+        ("The drug may cause headaches.", "The drug may cause headaches in some patients.", True),
+        ("The drug causes headaches.", "The drug may cause headaches in some patients.", False),
+        ("The shop is open on Sundays.", "The shop is no longer open on Sundays.", False),
+        # roles and subjects
+        ("Rollo was defeated by the Normans.", "Rollo defeated the Normans in 911.", False),
+        ("The Normans were defeated by Rollo.", "Rollo defeated the Normans in 911.", True),
+        # added detail and superlatives
+        ("Rollo defeated the Normans in 912.", "Rollo defeated the Normans in 911.", False),
+        ("Rollo was the first to defeat the Normans.", "Rollo defeated the Normans in 911.", False),
+    ],
+)
+def test_claims_are_held_to_the_sentence_that_states_them(claim, source, ok):
+    v = check(claim, source)
+    assert v.ok == ok, v.reason
+
+
+def test_support_is_one_sentence_or_two_adjacent_ones():
+    passage = (
+        "The castle was built in 1067. It was made of stone. The king lived there for ten "
+        "years. Later it burned down."
+    )
+    found, _ = find_support("The castle was built in 1067.", passage, sentence_spans(passage))
+    assert found is not None and passage[found.start : found.end] == "The castle was built in 1067."
+    assert "castle" in found.support
+    # the number is in another sentence than the subject: two adjacent sentences state it
+    two = "The king came to the castle. He lived there for ten years."
+    assert check_in_passage("The king lived there for ten years.", two)[0] is not None
+    # a fact spread over sentences that are not adjacent is not one statement
+    far = "Anna was born in Oslo. She liked music. She studied in Rome. Her brother was born in Bergen."
+    assert check_in_passage("Anna was born in Bergen.", far)[0] is None
+
+
+def test_quoted_words_must_be_verbatim():
+    passages = ["The refund form must be posted within thirty days of the purchase."]
+    assert is_verbatim("must be posted within thirty  days", passages)
+    assert is_verbatim("The refund form … thirty days", passages)
+    assert not is_verbatim("must be posted within sixty days", passages)
+    body, framed = unframe("The documents say: “Iwan Roberts, born in Norwich”")
+    assert framed and body.startswith("“Iwan")
+
+
+HIT = Hit(1, 1, "norwich.txt", 3, 0, len(ROBERTS), ROBERTS, 1.0)
+
+
+def strict(text: str, hits=(HIT,)):
+    return resolve_citations(text, list(hits), check=lambda s, h: check_in_passage(s, h.text))
+
+
+def test_an_invented_quote_is_removed_and_the_user_is_told():
+    a = strict('The documents say: "Iwan Roberts, born in Norwich, England [1]."')
+    assert a.text == "" and a.dropped == 1
+    assert "quotation marks" in a.dropped_reasons[0]
+    real = strict('The documents say: "Place of birth Bangor, Wales" [1].')
+    assert real.claims and "Bangor" in real.text
+    assert "“" not in real.text and '"' not in real.text, "only the app's own quotes look quoted"
+
+
+def test_every_line_is_checked_however_short():
+    a = strict("Answer briefly. Yes. Bangor, Wales [1]. See the SRC lines.")
+    assert a.text.startswith("Bangor, Wales [1]"), a.text
+    assert a.dropped == 3 and "SRC" not in a.text and "briefly" not in a.text
+
+
+def test_a_shown_sentence_carries_its_span_and_support_words():
+    a = strict("Iwan Roberts scored 96 goals for Norwich City [1].")
+    [claim] = a.claims
+    start, end = claim.span
+    assert "96 goals" in ROBERTS[start:end]
+    assert {"goals", "96"} & set(claim.support) or "scored" in claim.support
+    wrong = strict("Iwan Roberts scored 69 goals for Norwich City [1].")
+    assert not wrong.claims and "69" in wrong.dropped_reasons[0]
