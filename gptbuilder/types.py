@@ -82,6 +82,9 @@ class Assistant:
     updated_at: datetime
     model: str = ""  # "" is the app's default model; else a ModelChoice as JSON
     last_used_at: datetime | None = None  # when a message was last sent to it
+    # "quote_first": the documents' best sentence, then the model's checked words;
+    # "quotes_only": the documents' words only, no model prose.
+    answer_style: str = "quote_first"
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class AssistantDraft:
     starters: tuple[str, ...] = ()
     temperature: float = 0.2
     model: str = ""  # "" is the app's default model; else a ModelChoice as JSON
+    answer_style: str = "quote_first"  # see Assistant
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,18 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A sentence of the model's answer that passed the claim check: ``number`` is its
+    citation, ``span`` the sentence(s) of that passage stating it, ``support`` the source words
+    that match it (shown on hover)."""
+
+    text: str  # the sentence as shown, without its marker
+    number: int
+    span: tuple[int, int]
+    support: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str  # with [n] markers renumbered to match ``citations``
     citations: tuple[Citation, ...]
@@ -156,6 +172,15 @@ class Answer:
     extractive: bool = False  # the answer is a quote of the documents, not the model's words
     confidence: float | None = None  # 0..1, how likely the passages answer the question
     withheld: bool = False  # the model leaked the prompt's canary: nothing it wrote is shown
+    # The documents' best sentence, quoted word for word above the model's words: citation
+    # ``lead`` (its number) with its quote. 0: no lead quote.
+    lead: int = 0
+    claims: tuple[Claim, ...] = ()  # the model's shown sentences, each with its support
+    # Sentences of the model left out, with why (plain words); ``dropped`` counts them.
+    dropped_reasons: tuple[str, ...] = ()
+    closest_quotes: tuple[tuple[int, int] | None, ...] = ()  # abstained: best sentence per source
+    style: str = "quote_first"  # the assistant's answer style when it was given
+    flagged_best: Hit | None = None  # an excluded (flagged) passage that matched best
 
 
 @dataclass(frozen=True)

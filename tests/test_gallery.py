@@ -14,7 +14,7 @@ from test_ui import TEXT, make
 from gptbuilder.ui.gallery import Card, Gallery, card_markdown, last_used_text
 from gptbuilder.ui.handlers import Handlers
 
-SCREEN = 23  # values Handlers.open_assistant returns
+SCREEN = 24  # values Handlers.open_assistant returns
 
 
 def setup(services, tmp_path: Path) -> tuple[Handlers, Gallery, int]:

@@ -50,7 +50,7 @@ def test_citation_opens_the_passage_in_its_page_and_the_file(fake_services, tmp_
     fake_services.library.add_file(aid, doc, "office.txt")
     *_, (history, _) = h.chat(aid, "When does the office open?", [])
     reply = history[-1]["content"]
-    link = re.search(r"\]\((/gptb/passage/[^)]+)\)", reply)
+    link = re.search(r"\]\((/gptb/passage/[^) ]+)[) ]", reply)
     assert link, reply
     with BackgroundServer(fake_services) as server:
         with urllib.request.urlopen(server.url + link.group(1), timeout=30) as resp:

@@ -47,6 +47,7 @@ class ConfigPart(_Strict):
     starters: list[str] = Field(default_factory=list, max_length=MAX_STARTERS)
     temperature: float = Field(default=0.2, ge=0.0, le=1.5)
     model: str | None = Field(default=None, min_length=1, max_length=2000)
+    answer_style: Literal["quote_first", "quotes_only"] = "quote_first"
 
     @field_validator("starters")
     @classmethod

@@ -130,6 +130,7 @@ class AssistantBundles:
             "instructions": a.instructions,
             "starters": list(a.starters),
             "temperature": a.temperature,
+            "answer_style": a.answer_style,
         }
         if a.model:  # the assistant's own model, without any API key
             try:
@@ -356,7 +357,14 @@ class AssistantBundles:
     def _draft(self, manifest: Manifest, notes: list[str]) -> AssistantDraft:
         c = manifest.assistant
         try:
-            draft = make_draft(c.name, c.description, c.instructions, c.starters, c.temperature)
+            draft = make_draft(
+                c.name,
+                c.description,
+                c.instructions,
+                c.starters,
+                c.temperature,
+                answer_style=c.answer_style,
+            )
         except InvalidInput as err:
             raise AssistantFileError(f"{DAMAGED}: {err}") from err
         if c.model:

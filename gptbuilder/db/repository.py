@@ -94,6 +94,7 @@ def _assistant(row: AssistantRow) -> Assistant:
         starters=tuple(json.loads(row.starters_json)),
         temperature=row.temperature,
         model=row.model or "",
+        answer_style=row.answer_style or "quote_first",
         created_at=row.created_at,
         updated_at=row.updated_at,
         last_used_at=row.last_used_at,
@@ -127,6 +128,7 @@ class Repository(ChunkQueries, ReembedQueries):
             starters_json=json.dumps(list(draft.starters)),
             temperature=draft.temperature,
             model=draft.model,
+            answer_style=draft.answer_style,
             importing=importing,
         )
         try:
@@ -149,6 +151,7 @@ class Repository(ChunkQueries, ReembedQueries):
                 row.starters_json = json.dumps(list(draft.starters))
                 row.temperature = draft.temperature
                 row.model = draft.model
+                row.answer_style = draft.answer_style
                 row.updated_at = utcnow()
                 s.flush()
                 return _assistant(row)

@@ -47,6 +47,9 @@ class AssistantRow(Base):
     temperature: Mapped[float] = mapped_column(Float, default=0.2)
     # Which language model answers: "" is the app's default; see backends.models.ModelChoice.
     model: Mapped[str] = mapped_column(Text, default="", server_default="")
+    answer_style: Mapped[str] = mapped_column(
+        String(20), default="quote_first", server_default="quote_first"
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # When a message was last sent to it (the gallery shows it); None: never used.

@@ -12,6 +12,7 @@ MAX_DESCRIPTION = 500
 MAX_INSTRUCTIONS = 8000
 MAX_STARTERS = 4
 MAX_STARTER = 200
+ANSWER_STYLES = ("quote_first", "quotes_only")  # see types.Assistant.answer_style
 
 
 def make_draft(
@@ -21,6 +22,7 @@ def make_draft(
     starters: Iterable[str | None] = (),
     temperature: float = 0.2,
     model: str = "",
+    answer_style: str = "quote_first",
 ) -> AssistantDraft:
     """Validate and tidy user input; raises InvalidInput with a message for the user."""
     name = " ".join((name or "").split())
@@ -49,7 +51,11 @@ def make_draft(
         raise InvalidInput("The temperature must be a number between 0 and 1.5.") from err
     if not 0.0 <= temperature <= 1.5:
         raise InvalidInput("The temperature must be between 0 and 1.5.")
-    return AssistantDraft(name, description, instructions, kept, round(temperature, 2), model)
+    if answer_style not in ANSWER_STYLES:
+        raise InvalidInput("Choose how answers are shown: quote first, or quotes only.")
+    return AssistantDraft(
+        name, description, instructions, kept, round(temperature, 2), model, answer_style
+    )
 
 
 def unique_name(name: str, taken: set[str]) -> str:

@@ -7,7 +7,7 @@ executed or used as a path.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,6 +35,7 @@ class _Config(BaseModel):
     instructions: str = Field(default="", max_length=MAX_INSTRUCTIONS)
     starters: list[str] = Field(default_factory=list, max_length=MAX_STARTERS)
     temperature: float = Field(default=0.2, ge=0.0, le=1.5)
+    answer_style: Literal["quote_first", "quotes_only"] = "quote_first"
 
 
 class _File(BaseModel):
@@ -55,6 +56,7 @@ def export_json(assistant: Assistant) -> str:
             "instructions": assistant.instructions,
             "starters": list(assistant.starters),
             "temperature": assistant.temperature,
+            "answer_style": assistant.answer_style,
         },
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -92,6 +94,13 @@ def parse_json(data: bytes) -> AssistantDraft:
     if any(len(s) > MAX_STARTER for s in c.starters):
         raise AssistantFileError("This assistant file is damaged: a starter is too long.")
     try:
-        return make_draft(c.name, c.description, c.instructions, c.starters, c.temperature)
+        return make_draft(
+            c.name,
+            c.description,
+            c.instructions,
+            c.starters,
+            c.temperature,
+            answer_style=c.answer_style,
+        )
     except InvalidInput as err:
         raise AssistantFileError(f"This assistant file is damaged: {err}") from err

@@ -20,7 +20,15 @@ from dataclasses import dataclass, replace
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.backends.llm import LLM
 from gptbuilder.db import Repository
-from gptbuilder.retrieval.cite import MARKER, cited_sentences, resolve_citations
+from gptbuilder.retrieval.cite import (
+    MARKER,
+    _attach,
+    cited_sentences,
+    content_words,
+    resolve_citations,
+    split_sentences,
+)
+from gptbuilder.retrieval.claims import analyzer, check_in_passage
 from gptbuilder.retrieval.evidence import (
     Assessment,
     Candidates,
@@ -51,6 +59,9 @@ WITHHELD = (
     "which a document may have asked it to reveal."
 )
 CANDIDATES = 20  # passages retrieved before the best are judged and given to the model
+QUOTE_FIRST = "quote_first"  # the documents' best sentence, then the model's checked words
+QUOTES_ONLY = "quotes_only"  # the documents' best sentence only: no model prose at all
+ANSWER_STYLES = (QUOTE_FIRST, QUOTES_ONLY)
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,8 @@ class Partial:
     """One step of a streamed answer: the text so far, and the final Answer at the end."""
 
     text: str
-    answer: Answer | None = None
+    answer: Answer | None = None  # the final answer, on the last step only
+    preview: Answer | None = None  # what has been checked so far (lead quote, sentences)
 
 
 class AnswerEngine:
@@ -74,6 +86,7 @@ class AnswerEngine:
         keywords: KeywordIndexStore | None = None,  # None: dense retrieval only
         fusion: Fusion | None = None,
         datamark: bool = False,
+        strict: bool = True,  # claim checks per sentence and the lead quote; False: as before
     ) -> None:
         self._repo = repo
         self._indexes = indexes
@@ -86,6 +99,8 @@ class AnswerEngine:
         self._datamark = datamark  # see retrieval.sanitize.datamark
         self._stats = TermStatsCache(self._passages)
         self._sentences = SentenceVectors(embedder.embed)
+        self._strict = strict
+        self._nlp = analyzer() if strict else None
 
     def _passages(self, assistant_id: int) -> tuple[tuple[int, ...], list[str]]:
         ids = tuple(self._repo.ready_document_ids(assistant_id))
@@ -116,13 +131,36 @@ class AnswerEngine:
                 assistant.id,
                 judged.confidence,
             )
+            closest = _best_per_passage(hits, judged)
+            quotes = tuple(
+                (closest[h.chunk_id].start, closest[h.chunk_id].end)
+                if h.chunk_id in closest
+                else None
+                for h in hits
+            )
             yield Partial(NOT_FOUND)
             yield Partial(
                 NOT_FOUND,
-                Answer(NOT_FOUND, (), tuple(hits), abstained=True, confidence=judged.confidence),
+                Answer(
+                    NOT_FOUND,
+                    (),
+                    tuple(hits),
+                    abstained=True,
+                    confidence=judged.confidence,
+                    closest_quotes=quotes,
+                ),
             )
             return
 
+        lead = self._lead(hits, judged)
+        style = assistant.answer_style
+        if lead is not None and style == QUOTES_ONLY:
+            # The owner wants the documents' words only: the model is not asked at all.
+            answer = self._with_quotes(
+                Answer("", (lead,), tuple(hits), lead=1, style=style), question, hits, judged
+            )
+            yield Partial("", replace(answer, confidence=judged.confidence if judged else None))
+            return
         llm = self._llm(assistant)
         past = [ChatMessage(m.role, MARKER.sub("", m.content)) for m in history]
         guard = PromptGuard.new(self._datamark)
@@ -130,7 +168,13 @@ class AnswerEngine:
             assistant, question, past, hits, llm, self._answer_tokens, guard
         )
         log.info("answering with %d sources for assistant %d", len(fitted), assistant.id)
+        citable = self._citable(fitted, hits, judged)
+        numbered = [fitted.index(lead.hit)] if lead is not None and lead.hit in fitted else []
+        preview = Answer("", (lead,) if lead else (), tuple(hits), lead=1 if lead else 0)
         text = ""
+        complete = 0  # sentences of the model's answer checked so far
+        if lead is not None:
+            yield Partial("", preview=preview)
         for piece in llm.stream_chat(messages, assistant.temperature, self._answer_tokens):
             text += piece.replace(DATAMARK, " ")
             if guard.leaked(text):
@@ -143,26 +187,112 @@ class AnswerEngine:
                 )
                 yield Partial(WITHHELD)
                 # Nothing the model wrote is shown; the documents' best sentence still is.
-                if judged is not None and judged.evidence:
-                    quoted = replace(self._extractive(hits, judged, 0), withheld=True)
-                    yield Partial(quoted.text, replace(quoted, confidence=judged.confidence))
+                if lead is not None:
+                    quoted = Answer(
+                        "", (lead,), tuple(hits), lead=1, extractive=True, withheld=True
+                    )
+                    quoted = self._with_quotes(quoted, question, hits, judged)
+                    yield Partial(
+                        "", replace(quoted, confidence=judged.confidence if judged else None)
+                    )
                 else:
                     yield Partial(WITHHELD, Answer(WITHHELD, (), tuple(hits), withheld=True))
                 return
-            yield Partial(_shown(guard.holdback(text)))
-        answer = resolve_citations(
-            FENCE_LIKE.sub("", text),
-            fitted,
-            self._embedder.embed,
-            citable=self._citable(fitted, hits, judged),
-        )
-        if fitted and not answer.citations and judged is not None and judged.evidence:
+            if self._strict and fitted:
+                # Shown while it grows: only sentences that are complete and checked.
+                done = split_sentences(FENCE_LIKE.sub("", text))[:-1]
+                if len(done) > complete:
+                    complete = len(done)
+                    checked = self._check("".join(done), fitted, citable, numbered, lead)
+                    yield Partial(
+                        checked.text, preview=self._merge(checked, lead, fitted, numbered)
+                    )
+            else:
+                yield Partial(_shown(guard.holdback(text)))
+        answer = self._check(FENCE_LIKE.sub("", text), fitted, citable, numbered, lead)
+        answer = self._merge(answer, lead, fitted, numbered)
+        if not self._strict and fitted and not answer.citations and judged and judged.evidence:
             answer = self._extractive(hits, judged, answer.dropped)
-        else:
-            answer = self._with_quotes(answer, question, hits, judged)
+        answer = self._with_quotes(answer, question, hits, judged)
         if judged is not None:
             answer = replace(answer, confidence=judged.confidence)
-        yield Partial(answer.text, answer)
+        yield Partial(answer.text, replace(answer, style=style))
+
+    def _check(
+        self,
+        text: str,
+        fitted: Sequence[Hit],
+        citable: list[bool] | None,
+        numbered: Sequence[int],
+        lead: Citation | None,
+    ) -> Answer:
+        if not self._strict:
+            return resolve_citations(text, fitted, self._embedder.embed, citable=citable)
+        answer = resolve_citations(
+            text,
+            fitted,
+            self._embedder.embed,
+            citable=citable,
+            check=self._span_check,
+            numbered=numbered,
+        )
+        if lead is None or not answer.claims:
+            return answer
+        # A model sentence that says nothing the quote above it does not already say is not
+        # shown twice (the quote is the documents' own words).
+        quote_words = (
+            content_words(lead.hit.text[lead.quote[0] : lead.quote[1]]) if lead.quote else set()
+        )
+        kept = tuple(c for c in answer.claims if not content_words(c.text) <= quote_words)
+        if len(kept) == len(answer.claims):
+            return answer
+        text = " ".join(
+            _attach(c.text + ("" if c.text[-1:] in ".!?" else "."), [c.number]) for c in kept
+        )
+        used = {c.number for c in kept} | set(range(1, len(numbered) + 1))
+        return replace(
+            answer,
+            text=text,
+            claims=kept,
+            citations=tuple(c for c in answer.citations if c.number in used),
+        )
+
+    def _merge(
+        self, answer: Answer, lead: Citation | None, fitted: Sequence[Hit], numbered: Sequence[int]
+    ) -> Answer:
+        """The checked model sentences under the lead quote (citation 1)."""
+        if lead is None:
+            return answer
+        if not numbered:  # the lead passage did not fit the prompt: number it after the rest
+            n = len(answer.citations) + 1
+            lead = replace(lead, number=n)
+            cits = (*answer.citations, lead)
+        else:
+            cits = tuple(
+                c if c.number != 1 else replace(c, quote=lead.quote) for c in answer.citations
+            )
+            if not any(c.number == 1 for c in cits):
+                cits = (lead, *cits)
+        cits = tuple(sorted(cits, key=lambda c: c.number))
+        return replace(
+            answer,
+            citations=cits,
+            lead=lead.number,
+            # Nothing the model said held up: the quote is all there is (the user is told).
+            extractive=not answer.claims and answer.dropped > 0,
+        )
+
+    def _span_check(
+        self, sentence: str, hit: Hit
+    ) -> tuple[tuple[int, int, tuple[str, ...]] | None, str]:
+        return check_in_passage(sentence, hit.text, self._nlp)
+
+    def _lead(self, hits: Sequence[Hit], judged: Assessment | None) -> Citation | None:
+        """The documents' best sentence for the question, quoted above the model's words."""
+        if not self._strict or judged is None or not judged.evidence:
+            return None
+        best = judged.evidence[0]
+        return Citation(1, hits[best.hit_index], (best.start, best.end))
 
     @staticmethod
     def _citable(
@@ -197,14 +327,17 @@ class AnswerEngine:
         self, answer: Answer, question: str, hits: Sequence[Hit], judged: Assessment | None
     ) -> Answer:
         """Each citation's quote: the sentence of its passage that best answers the question
-        (ranked by ``evidence.assess``), else the one that best supports the claim."""
+        (ranked by ``evidence.assess``), else the one that best supports the claim. The lead
+        quote keeps its sentence."""
         claims = cited_sentences(answer.text)
         best_in = {
             chunk_id: (ev.start, ev.end)
             for chunk_id, ev in (_best_per_passage(hits, judged) if judged else {}).items()
         }
         cits = tuple(
-            replace(
+            c
+            if c.number == answer.lead and c.quote
+            else replace(
                 c,
                 quote=best_in.get(c.hit.chunk_id)
                 or best_quote(c.hit, claims.get(c.number, question), question, self._sentences),

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from gptbuilder.types import Answer, Citation, Hit
+from gptbuilder.types import Answer, Citation, Claim, Hit
 
 MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]", re.IGNORECASE)
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
@@ -46,6 +46,23 @@ SUPPORT_THRESHOLD = 0.45  # of the blended score below; tuned on the tests' real
 MIN_CONTENT_WORDS = 3  # shorter sentences ("Yes.") are not checked or cited on their own
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # (n, dim) float32, L2-normalised
+# (sentence, passage) -> ((start, end, source words) of the span of the passage stating the
+# sentence, or None; and why not). ``claims.find_support`` over the passage's sentences.
+SpanCheck = Callable[[str, Hit], "tuple[tuple[int, int, tuple[str, ...]] | None, str]"]
+MIN_CHECK_SUPPORT = 0.2  # blended score below which a passage is not even tried (speed)
+
+# "The documents say:", "According to the sources," ...: the model imitating the app's own
+# quotes. The words after it are checked like any claim; quoted words must be verbatim.
+FRAMING = re.compile(
+    r"^\s*(?:(?:according\s+to|based\s+on|as\s+(?:stated|said|written)\s+in|in)\s+the\s+"
+    r"(?:documents?|sources?|passages?|text|context)(?:\s*\[\d+\])?\s*[:,]?\s*"
+    r"|(?:the\s+|these\s+|this\s+)?(?:documents?|sources?|passages?|text|context)"
+    r"(?:\s*\[\d+\])?\s+(?:says?|states?|reads?|mentions?|notes?|indicates?|explains?)"
+    r"(?:\s+that)?\s*[:,]?\s*)",
+    re.IGNORECASE,
+)
+QUOTED = re.compile(r"[“\"«„]([^“”\"«»„]{2,})[”\"»“]")
+_DASHES = re.compile(r"[\s\-\u2010\u2011\u2012\u2013\u2014\u00ad]+")
 
 
 def content_words(text: str) -> set[str]:
@@ -125,13 +142,68 @@ def _support(sentences: list[str], hits: Sequence[Hit], embed: Embed | None) -> 
     return (0.5 * lexical + 0.5 * cosine) * agrees
 
 
+def verbatim_key(text: str) -> str:
+    """Text compared word for word: case, accents, whitespace, hyphens and dashes, curly
+    quotes and the punctuation at either end do not count."""
+    from gptbuilder.retrieval.claims import fold
+
+    return _DASHES.sub(" ", fold(text)).strip(" .,;:!?'\"()[]")
+
+
+def is_verbatim(quote: str, passages: Sequence[str]) -> bool:
+    """Every piece of ``quote`` (split at an ellipsis) is word for word in one passage, in
+    order."""
+    pieces = [verbatim_key(p) for p in re.split(r"\.\.\.|…", MARKER.sub("", quote))]
+    pieces = [p for p in pieces if p]
+    if not pieces:
+        return False
+    for passage in passages:
+        key = verbatim_key(passage)
+        pos = 0
+        for p in pieces:
+            found = key.find(p, pos)
+            if found < 0:
+                break
+            pos = found + len(p)
+        else:
+            return True
+    return False
+
+
+def unframe(sentence: str) -> tuple[str, bool]:
+    """The sentence without a leading "The documents say:", and whether it had one."""
+    m = FRAMING.match(sentence)
+    if not m or not sentence[m.end() :].strip():
+        return sentence, False
+    rest = sentence[m.end() :]
+    return rest[:1].upper() + rest[1:], True
+
+
+def _bad_quote(sentence: str, framed: bool, passages: Sequence[str]) -> bool:
+    """The sentence quotes words (or, after "The documents say:", presents itself as the
+    documents' words) that no passage holds word for word."""
+    quoted = [m.group(1) for m in QUOTED.finditer(sentence)]
+    if framed and not quoted:
+        return False  # "The documents say that X": X is a claim, checked as one
+    return any(len(q.split()) >= 2 and not is_verbatim(q, passages) for q in quoted)
+
+
+def _strip_quote_marks(sentence: str) -> str:
+    """A model sentence is never styled as a quote: only the app's verified quotes are."""
+    return QUOTED.sub(lambda m: m.group(1), sentence)
+
+
 def resolve_citations(
     text: str,
     hits: Sequence[Hit],
     embed: Embed | None = None,
     drop_unsupported: bool = True,
     citable: Sequence[bool] | None = None,  # per hit; None: any hit may be cited
+    check: SpanCheck | None = None,  # strict claim check; None: passage-level support only
+    numbered: Sequence[int] = (),  # hit indexes already shown with numbers 1, 2, ...
 ) -> Answer:
+    if check is not None:
+        return _resolve_strict(text, hits, embed, check, citable, numbered)
     sentences = split_sentences(text)
     cleaned: list[str] = []
     marked: list[list[int]] = []  # per sentence: valid 0-based hit indexes the model named
@@ -219,3 +291,88 @@ def _attach(sentence: str, labels: list[int]) -> str:
     if body and body[-1] in ".!?":
         return f"{body[:-1]} {marks}{body[-1]}{tail}"
     return f"{body} {marks}{tail}"
+
+
+def _markers(sentence: str, n_hits: int) -> list[int]:
+    named: list[int] = []
+    for m in MARKER.finditer(sentence):
+        for n in re.split(r"[,;]", m.group(1)):
+            idx = int(n) - 1
+            if 0 <= idx < n_hits and idx not in named:
+                named.append(idx)
+    return named
+
+
+def _resolve_strict(
+    text: str,
+    hits: Sequence[Hit],
+    embed: Embed | None,
+    check: SpanCheck,
+    citable: Sequence[bool] | None,
+    numbered: Sequence[int],
+) -> Answer:
+    """Every sentence, however short, is shown only if one sentence (or two adjacent ones) of
+    a citable passage states it (``check``); quoted words must be in a passage verbatim."""
+    allowed = [j for j in range(len(hits)) if citable is None or citable[j]]
+    passages = [hits[j].text for j in allowed]
+    sentences = [s for s in split_sentences(text) if MARKER.sub("", s).strip()]
+    bodies = []
+    for s in sentences:
+        body, framed = unframe(MARKER.sub("", s).strip())
+        bodies.append((body, framed))
+    support = (
+        _support([b for b, _ in bodies], hits, embed)
+        if hits and bodies
+        else np.zeros((len(bodies), len(hits)))
+    )
+    shown: dict[int, int] = {j: n for n, j in enumerate(numbered, 1)}
+    out: list[str] = []
+    claims: list[Claim] = []
+    reasons: list[str] = []
+    said: list[set[str]] = []
+    for i, (body, framed) in enumerate(bodies):
+        if _is_question(body):
+            reasons.append("a question, not a statement")
+            continue
+        if _bad_quote(body, framed, passages):
+            reasons.append("words in quotation marks that the documents do not have")
+            continue
+        claim = _strip_quote_marks(body).strip()
+        words = content_words(claim)
+        if words and any(words <= earlier for earlier in said):
+            continue  # says again what a sentence shown above says (small models repeat)
+        order = sorted(
+            (
+                j
+                for j in allowed
+                if support[i, j] >= MIN_CHECK_SUPPORT or j in _markers(sentences[i], len(hits))
+            ),
+            key=lambda j: -support[i, j],
+        )
+        found = None
+        why = "no passage of the documents states it"
+        for j in order:
+            span, reason = check(claim, hits[j])
+            if span is not None:
+                found = (j, span)
+                break
+            why = reason or why
+        if found is None:
+            reasons.append(why)
+            continue
+        j, (a, b, words_) = found
+        number = shown.setdefault(j, len(shown) + 1)
+        out.append(_attach(claim + ("" if claim[-1:] in ".!?" else "."), [number]) + " ")
+        claims.append(Claim(claim, number, (a, b), words_))
+        said.append(words)
+    citations = tuple(
+        Citation(number=n, hit=hits[j]) for j, n in sorted(shown.items(), key=lambda t: t[1])
+    )
+    return Answer(
+        text="".join(out).strip(),
+        citations=citations,
+        sources=tuple(hits),
+        dropped=len(reasons),
+        claims=tuple(claims),
+        dropped_reasons=tuple(reasons),
+    )

@@ -21,6 +21,7 @@ from gptbuilder.services import Services
 from gptbuilder.types import Assistant, ChatMessage
 from gptbuilder.ui import flagged
 from gptbuilder.ui.render import (
+    answer_text_for_history,
     citations_to_json,
     documents_table,
     escape_untrusted,
@@ -129,7 +130,7 @@ class Handlers(Sharing):
         """Everything the screen shows for one assistant (or none).
 
         Returns: state, title, chatbot, config x8, starter buttons x4, docs table,
-        document picker, notice.
+        document picker, model settings x5, answer style, notice.
         """
         a = None
         if assistant_id is not None:
@@ -147,6 +148,7 @@ class Handlers(Sharing):
             documents_table(docs),
             gr.update(choices=[(d.filename, d.id) for d in docs], value=None),
             *self.model_values(a),
+            a.answer_style if a else "quote_first",
             "",
         ]
 
@@ -169,12 +171,19 @@ class Handlers(Sharing):
         server_model: str = "",
         server_key: str = "",
         server_context: float | None = 4096,
+        answer_style: str | None = "quote_first",
     ) -> list[Any]:
         """Returns: state, picker, notice."""
         try:
             choice = model_choice(model_pick, server_url, server_model, server_key, server_context)
             draft = make_draft(
-                name, description, instructions, [s1, s2, s3, s4], temperature, choice.dumps()
+                name,
+                description,
+                instructions,
+                [s1, s2, s3, s4],
+                temperature,
+                choice.dumps(),
+                answer_style or "quote_first",
             )
             if assistant_id is None:
                 a = self.s.repo.create_assistant(draft)
@@ -338,14 +347,21 @@ class Handlers(Sharing):
             for partial in self.s.answers.stream(a, question, past):
                 if partial.answer is not None:
                     answer = partial.answer
+                    continue
+                if partial.preview is not None:  # only what has been checked
+                    shown = render_answer(partial.preview, self.links, checking=True)
                 else:
                     shown = render_answer_text(partial.text, self.links)
-                    history[-1] = {"role": "assistant", "content": shown}
-                    yield history, ""
+                history[-1] = {"role": "assistant", "content": shown}
+                yield history, ""
             assert answer is not None
             self.s.repo.add_message(
                 a.id,
-                ChatMessage("assistant", answer.text, tuple(citations_to_json(answer))),
+                ChatMessage(
+                    "assistant",
+                    answer_text_for_history(answer),
+                    tuple(citations_to_json(answer)),
+                ),
             )
             saved = True
             history[-1] = {"role": "assistant", "content": render_answer(answer, self.links)}

@@ -168,6 +168,23 @@ def build_app(services: Services) -> Any:
                             label="Temperature",
                             info="Low: sticks to the words of the documents. High: more varied.",
                         )
+                        answer_style = gr.Radio(
+                            [
+                                (
+                                    "Quote first: the documents' words, then the model's",
+                                    "quote_first",
+                                ),
+                                (
+                                    "Quotes only: the documents' words, no model prose",
+                                    "quotes_only",
+                                ),
+                            ],
+                            value="quote_first",
+                            label="How answers are shown",
+                            info="Every sentence of the model is checked against the documents "
+                            "either way; with quotes only, the model is not used at all.",
+                            elem_id="answer-style",
+                        )
                         model_pick = gr.Dropdown(
                             label="Language model",
                             info="Put more .gguf files in the models folder "
@@ -300,6 +317,7 @@ def build_app(services: Services) -> Any:
             docs,
             doc_pick,
             *model_config,
+            answer_style,
             status,
         ]
         model_pick.change(lambda v: gr.update(visible=v == "server"), [model_pick], [server_group])
@@ -333,14 +351,19 @@ def build_app(services: Services) -> Any:
                 *g.switch_to("configure"),
                 gr.update(value=None),
                 *h.model_values(None),
+                "quote_first",
             ]
 
         new_btn.click(
-            new, None, [current, *config, status, tabs, active_tab, picker, *model_config]
+            new,
+            None,
+            [current, *config, status, tabs, active_tab, picker, *model_config, answer_style],
         ).then(h.flag_view, [current], flag_view)
 
         save.click(
-            h.save_assistant, [current, *config, *model_config], [current, picker, status]
+            h.save_assistant,
+            [current, *config, *model_config, answer_style],
+            [current, picker, status],
         ).then(
             lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen
         ).then(**redraw)

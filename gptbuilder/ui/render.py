@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import quote as urlquote
 from urllib.parse import urlsplit
 
-from gptbuilder.types import Answer, Citation, Document, Hit
+from gptbuilder.types import Answer, Citation, Claim, Document, Hit
 
 # Characters that start Markdown/HTML constructs able to load or link something.
 _ESCAPE = re.compile(r"([\\`*_\[\]<>!#|~])")
@@ -112,10 +113,37 @@ def quoted_passage(hit: Hit, quote: tuple[int, int] | None) -> str:
     return "> " + " ".join(p for p in parts if p)
 
 
-def passage_link(hit: Hit, quote: tuple[int, int] | None) -> str:
-    """A link to our own page that shows the passage in its page, and opens the file there."""
+def passage_url(hit: Hit, quote: tuple[int, int] | None, words: Sequence[str] = ()) -> str:
+    """Our own page that shows the passage in its page (quote highlighted, the words that
+    support a claim marked), and opens the file there."""
     q = f"?start={quote[0]}&end={quote[1]}" if quote else ""
-    return f"[show in context](/gptb/passage/{hit.document_id}/{hit.chunk_id}{q})"
+    if quote and words:
+        q += "&w=" + urlquote(",".join(_plain_words(words)))
+    return f"/gptb/passage/{hit.document_id}/{hit.chunk_id}{q}"
+
+
+def passage_link(hit: Hit, quote: tuple[int, int] | None) -> str:
+    return f"[show in context]({passage_url(hit, quote)})"
+
+
+def _plain_words(words: Sequence[str]) -> list[str]:
+    """Words safe inside a URL and a link title: letters, digits, spaces."""
+    out = []
+    for w in words:
+        w = " ".join(re.sub(r"[^\w ]+", " ", w).split())[:40]
+        if w:
+            out.append(w)
+    return out[:12]
+
+
+def claim_marker(claim: Claim, citation: Citation | None) -> str:
+    """The citation number of a checked sentence: a link to the sentence(s) of the source
+    that state it, with the supporting words shown on hover."""
+    if citation is None:
+        return f"**[{claim.number}]**"
+    words = _plain_words(claim.support)
+    title = "Stated in the source" + (": " + ", ".join(words) if words else "")
+    return f'[**[{claim.number}]**]({passage_url(citation.hit, claim.span, words)} "{title}")'
 
 
 def provenance(hit: Hit) -> str:
@@ -146,13 +174,44 @@ def render_sources(citations: Sequence[Citation]) -> str:
     return "\n".join(lines).rstrip()
 
 
-def render_closest(hits: Sequence[Hit]) -> str:
+def render_closest(hits: Sequence[Hit], quotes: Sequence[tuple[int, int] | None] = ()) -> str:
+    """The passages closest to an unanswered question, each with its best sentence in bold
+    (the answer is often there, just not certain enough to give)."""
     if not hits:
         return ""
-    lines = ["", "", "**Closest passages**", ""]
-    for h in hits:
-        lines += _source_line("•", h, None)
+    lines = ["", "", "**Closest passages** (the sentence closest to your question in bold)", ""]
+    for i, h in enumerate(hits):
+        lines += _source_line("•", h, quotes[i] if i < len(quotes) else None)
     return "\n".join(lines).rstrip()
+
+
+LEAD_LABEL = "📄 **From the documents, word for word**"
+MODEL_LABEL = "💬 **The assistant's words**, each sentence checked against its source:"
+
+
+def render_lead(answer: Answer) -> str:
+    """The documents' best sentence, verbatim, as a quote: the only text styled as a quote."""
+    c = next((c for c in answer.citations if c.number == answer.lead), None)
+    if c is None or c.quote is None:
+        return ""
+    text = _one_line(c.hit.text[c.quote[0] : c.quote[1]])
+    where = f"{escape_untrusted(c.hit.filename)}, page {c.hit.page}"
+    return (
+        f'> {LEAD_LABEL} · [**[{c.number}]**]({passage_url(c.hit, c.quote)} "{where}")  \n'
+        f"> “{escape_untrusted(text)}”"
+    )
+
+
+def render_claims(answer: Answer, allowed_hosts: Sequence[str] = ()) -> str:
+    """The model's checked sentences, plain (never styled as a quote), each with its marker."""
+    by_number = {c.number: c for c in answer.citations}
+    parts = [
+        escape_untrusted(_one_line(c.text), allowed_hosts)
+        + " "
+        + claim_marker(c, by_number.get(c.number))
+        for c in answer.claims
+    ]
+    return " ".join(parts)
 
 
 def _notes(answer: Answer) -> str:
@@ -165,15 +224,31 @@ def _notes(answer: Answer) -> str:
         )
     elif answer.extractive:
         notes.append(
-            "_The model's own answer could not be matched to the documents, so this is the "
-            "passage that answers the question best, word for word._"
+            "_The model's own answer could not be matched to the documents, so only the "
+            "sentence that answers the question best is shown, word for word._"
         )
+        if answer.dropped_reasons:
+            notes.append(_why(answer.dropped_reasons))
     elif answer.dropped:
         n = answer.dropped
         notes.append(
             f"_{n} sentence{'s' if n > 1 else ''} of the model's answer "
-            f"{'were' if n > 1 else 'was'} left out: no passage of the documents supports "
+            f"{'were' if n > 1 else 'was'} left out: no sentence of the documents states "
             f"{'them' if n > 1 else 'it'}._"
+        )
+        if answer.dropped_reasons:
+            notes.append(_why(answer.dropped_reasons))
+    if answer.style == "quotes_only" and answer.lead and not answer.withheld:
+        notes.append("_This assistant answers with the documents' own words only._")
+    if answer.flagged_best is not None:
+        h = answer.flagged_best
+        notes.append(
+            f"_The passage that matches your question best ({escape_untrusted(h.filename)}, "
+            f"page {h.page}) was left out of answers because it was flagged as possibly "
+            "addressed to an AI. Its text, shown as data:_\n\n"
+            + quoted_passage(h, None)
+            + "\n\n_The assistant's owner can review it in Knowledge → Flagged passages and "
+            "keep it._"
         )
     if answer.sources and not answer.citations and not answer.abstained:
         notes.append(
@@ -185,14 +260,46 @@ def _notes(answer: Answer) -> str:
     return "".join(f"\n\n{n}" for n in notes)
 
 
-def render_answer(answer: Answer, allowed_hosts: Sequence[str] = ()) -> str:
+def _why(reasons: Sequence[str]) -> str:
+    counted: dict[str, int] = {}
+    for r in reasons:
+        counted[r] = counted.get(r, 0) + 1
+    shown = "; ".join(f"{r}" + (f" (×{n})" if n > 1 else "") for r, n in counted.items())
+    return f"_Why: {escape_untrusted(shown)}._"
+
+
+def render_answer(answer: Answer, allowed_hosts: Sequence[str] = (), checking: bool = False) -> str:
+    """An answer as Markdown. ``checking``: the model is still writing (streamed preview)."""
     if answer.withheld and not answer.citations:
         return f"_{escape_untrusted(answer.text)}_"
-    body = render_answer_text(answer.text, allowed_hosts) or "_(no answer)_"
-    body += _notes(answer)
     if answer.abstained:
-        return body + render_closest(answer.sources)
-    return body + render_sources(answer.citations)
+        body = render_answer_text(answer.text, allowed_hosts)
+        return body + _notes(answer) + render_closest(answer.sources, answer.closest_quotes)
+    parts = []
+    lead = render_lead(answer) if answer.lead else ""
+    if lead:
+        parts.append(lead)
+    if answer.claims:
+        parts.append(f"{MODEL_LABEL}\n\n{render_claims(answer, allowed_hosts)}")
+    elif not lead and answer.text:
+        parts.append(render_answer_text(answer.text, allowed_hosts))
+    if checking:
+        parts.append("_The assistant is writing; each sentence is shown once it is checked…_")
+    body = "\n\n".join(parts) or "_(no answer)_"
+    if checking:
+        return body
+    return body + _notes(answer) + render_sources(answer.citations)
+
+
+def answer_text_for_history(answer: Answer) -> str:
+    """What the conversation keeps of an answer (the model reads it in later turns): the
+    quote and the checked sentences, without markers."""
+    lead = next((c for c in answer.citations if c.number == answer.lead), None)
+    quote = _one_line(lead.hit.text[lead.quote[0] : lead.quote[1]]) if lead and lead.quote else ""
+    said = " ".join(c.text for c in answer.claims) if answer.claims else answer.text
+    if quote and said:
+        return f"“{quote}” {said}"
+    return f"“{quote}”" if quote else said
 
 
 def _hit_json(h: Hit) -> dict:
@@ -219,7 +326,7 @@ def citations_to_json(answer_or_citations: Answer | Sequence[Citation]) -> list[
         citations: Sequence[Citation] = a.citations
     else:
         citations = answer_or_citations
-    return [
+    out = [
         {
             "number": c.number,
             **_hit_json(c.hit),
@@ -227,6 +334,30 @@ def citations_to_json(answer_or_citations: Answer | Sequence[Citation]) -> list[
         }
         for c in citations
     ]
+    if isinstance(answer_or_citations, Answer):
+        out.append({"meta": _meta_json(answer_or_citations)})
+    return out
+
+
+def _meta_json(a: Answer) -> dict:
+    """How the answer was shown (lead quote, checked sentences, notes), so that it looks the
+    same when the conversation is opened again."""
+    return {
+        "text": a.text,
+        "lead": a.lead,
+        "claims": [
+            {"text": c.text, "number": c.number, "span": list(c.span), "support": list(c.support)}
+            for c in a.claims
+        ],
+        "dropped": a.dropped,
+        "dropped_reasons": list(a.dropped_reasons),
+        "extractive": a.extractive,
+        "withheld": a.withheld,
+        "style": a.style,
+        "closest_quotes": [list(q) if q else None for q in a.closest_quotes],
+        "flagged_best": _hit_json(a.flagged_best) if a.flagged_best else None,
+        "no_sources": not a.sources,
+    }
 
 
 def _hit_from_json(c: dict) -> Hit:
@@ -248,6 +379,10 @@ def render_stored_answer(
     content: str, citations: Sequence[dict], allowed_hosts: Sequence[str] = ()
 ) -> str:
     """An answer from the chat history, with the citations saved beside it."""
+    meta = next((c["meta"] for c in citations if "meta" in c), None)
+    citations = [c for c in citations if "meta" not in c]
+    if meta is not None:
+        return render_answer(_answer_from_json(content, citations, meta), allowed_hosts)
     closest = [_hit_from_json(c) for c in citations if c.get("closest")]
     if closest:
         return render_answer_text(content, allowed_hosts) + render_closest(closest)
@@ -272,3 +407,42 @@ def documents_table(docs: Sequence[Document]) -> list[list]:
         uploaded = f"{d.created_at:%Y-%m-%d %H:%M}"
         rows.append([d.filename, d.pages, d.chunks, size, uploaded, d.sha256[:12], status])
     return rows
+
+
+def _answer_from_json(content: str, citations: Sequence[dict], meta: dict) -> Answer:
+    closest = [c for c in citations if c.get("closest")]
+    cits = tuple(
+        Citation(
+            c["number"],
+            _hit_from_json(c),
+            tuple(c["quote"]) if c.get("quote") else None,  # type: ignore[arg-type]
+        )
+        for c in citations
+        if not c.get("closest")
+    )
+    hits = tuple(_hit_from_json(c) for c in closest) or tuple(c.hit for c in cits)
+    return Answer(
+        text=meta.get("text", content),
+        citations=cits,
+        sources=() if meta.get("no_sources") else hits,
+        abstained=bool(closest),
+        dropped=int(meta.get("dropped", 0)),
+        extractive=bool(meta.get("extractive")),
+        withheld=bool(meta.get("withheld")),
+        lead=int(meta.get("lead", 0)),
+        claims=tuple(
+            Claim(
+                c["text"],
+                int(c["number"]),
+                (int(c["span"][0]), int(c["span"][1])),
+                tuple(c.get("support", ())),
+            )
+            for c in meta.get("claims", ())
+        ),
+        dropped_reasons=tuple(meta.get("dropped_reasons", ())),
+        closest_quotes=tuple(
+            (int(q[0]), int(q[1])) if q else None for q in meta.get("closest_quotes", ())
+        ),
+        style=meta.get("style", "quote_first"),
+        flagged_best=_hit_from_json(meta["flagged_best"]) if meta.get("flagged_best") else None,
+    )

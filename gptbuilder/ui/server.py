@@ -10,6 +10,7 @@ Every piece of document text is HTML-escaped: documents are untrusted.
 # (Request) at run time, and those are imported inside create_server.
 import html
 import logging
+import re
 import threading
 import time
 from typing import Any
@@ -97,10 +98,30 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def _marked(text: str, words: list[str]) -> str:
+    """``text`` HTML-escaped, with the given words (a claim's support) in bold."""
+    if not words:
+        return html.escape(text)
+    pattern = re.compile(
+        r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")",
+        re.IGNORECASE,
+    )
+    out, pos = [], 0
+    for m in pattern.finditer(text):
+        out.append(html.escape(text[pos : m.start()]) + "<b>" + html.escape(m.group(0)) + "</b>")
+        pos = m.end()
+    return "".join(out) + html.escape(text[pos:])
+
+
 def passage_page(
-    services: Services, document_id: int, chunk_id: int, quote: tuple[int, int] | None
+    services: Services,
+    document_id: int,
+    chunk_id: int,
+    quote: tuple[int, int] | None,
+    words: list[str] | None = None,
 ) -> str:
-    """HTML of a passage in its page. ``quote`` is relative to the passage's text."""
+    """HTML of a passage in its page. ``quote`` is relative to the passage's text; ``words``
+    (those that support a claim) are marked inside it."""
     repo = services.repo
     doc = repo.get_document(document_id)
     page, start, end = repo.chunk_location(document_id, chunk_id)
@@ -113,7 +134,7 @@ def passage_page(
         + '<span class="passage">'
         + html.escape(text[start:q_start])
         + '<mark id="quote">'
-        + html.escape(text[q_start:q_end])
+        + _marked(text[q_start:q_end], words or [])
         + "</mark>"
         + html.escape(text[q_end:end])
         + "</span>"
@@ -155,8 +176,10 @@ def create_server(services: Services, blocks: Any) -> Any:
         start = _int(request.query_params.get("start"))
         end = _int(request.query_params.get("end"))
         quote = (start, end) if start is not None and end is not None else None
+        words = [w for w in (request.query_params.get("w") or "").split(",")[:12] if w.strip()]
+        words = [" ".join(re.sub(r"[^\w ]+", " ", w).split())[:40] for w in words]
         try:
-            page = passage_page(services, document_id, chunk_id, quote)
+            page = passage_page(services, document_id, chunk_id, quote, [w for w in words if w])
         except NotFound as err:
             return PlainTextResponse(str(err), status_code=404, headers=PAGE_HEADERS)
         return HTMLResponse(page, headers=PAGE_HEADERS)

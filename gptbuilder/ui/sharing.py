@@ -101,6 +101,7 @@ class Sharing:
                         draft.instructions,
                         draft.starters,
                         draft.temperature,
+                        answer_style=draft.answer_style,
                     )
                 )
                 msg = f"Imported as “{escape_untrusted(a.name)}”."
