@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint clean-venv system-deps
+.PHONY: setup run test lint clean-venv system-deps llama-wheel
 
 setup: $(STAMP)
 
@@ -17,8 +17,28 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --upgrade pip wheel setuptools
 	# CPU-only torch first, so nothing pulls the multi-GB CUDA build.
 	$(PY) -m pip install torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install -e '.[dev]'
+	$(MAKE) llama-wheel
+	$(PY) -m pip install --find-links $(LLAMA_WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)'
+	$(PY) -m pip install --find-links $(LLAMA_WHEELS) -e '.[dev]'
 	touch $(STAMP)
+
+# llama.cpp's default build tunes itself to the CPU that compiles it (AVX-512, AMX...). Such a
+# wheel crashed in its first batch on a machine whose CPU reports AMX that the system does not
+# enable, and pip's cache would hand it to any later setup. So the wheel is built once for any
+# x86-64 CPU with AVX2 (laptops of the last ten years) and kept in $(LLAMA_WHEELS).
+LLAMA_VERSION := 0.3.36
+LLAMA_WHEELS  ?= $(HOME)/.cache/gptbuilder/wheels/llama-cpp-python-$(LLAMA_VERSION)-avx2
+LLAMA_CMAKE   := $(if $(filter x86_64 amd64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
+llama-wheel:
+	@if ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo "llama-cpp-python $(LLAMA_VERSION): using the wheel in $(LLAMA_WHEELS)"; \
+	else \
+	  echo "Compiling llama-cpp-python $(LLAMA_VERSION) (about 10 minutes on 2 cores, once)"; \
+	  mkdir -p $(LLAMA_WHEELS) && \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	    $(PY) -m pip wheel --no-deps --no-cache-dir 'llama-cpp-python==$(LLAMA_VERSION)' \
+	    -w $(LLAMA_WHEELS); \
+	fi
 
 run: setup
 	$(PY) app.py
