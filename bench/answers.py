@@ -310,7 +310,8 @@ def run(services: Services, assistant_id: int, sample: list[Question]) -> dict:
         ttft = None
         answer: Answer | None = None
         for part in services.answers.stream(assistant, q.text, []):
-            if ttft is None and part.text.strip():
+            visible = part.text.strip() or part.preview is not None or part.answer is not None
+            if ttft is None and visible:
                 ttft = time.perf_counter() - t0
             if part.answer is not None:
                 answer = part.answer
@@ -318,6 +319,14 @@ def run(services: Services, assistant_id: int, sample: list[Question]) -> dict:
         quotes = [
             c.hit.text[c.quote[0] : c.quote[1]] if c.quote else c.hit.text for c in answer.citations
         ]
+        lead = next((c for c in answer.citations if c.number == answer.lead), None)
+        lead_quote = lead.hit.text[lead.quote[0] : lead.quote[1]] if lead and lead.quote else ""
+        # What the user reads as the answer: the lead quote and the model's shown words.
+        model_words = " ".join(c.text for c in answer.claims) if answer.claims else answer.text
+        if answer.extractive and not answer.claims and not answer.lead:
+            model_words = ""  # the old quote fallback: its text is a quote, not model words
+        shown_answer = f"{lead_quote} {model_words}".strip() or answer.text
+        short_quotes = [q for q in quotes if len(q) <= 300]
         rows.append(
             {
                 "id": q.qid,
@@ -331,6 +340,20 @@ def run(services: Services, assistant_id: int, sample: list[Question]) -> dict:
                     contains_gold(answer.text, q.answers)
                     or any(contains_gold(t, q.answers) for t in quotes)
                 ),
+                "strict_hit": bool(q.answers)
+                and not answer.abstained
+                and (
+                    contains_gold(model_words, q.answers)
+                    or contains_gold(lead_quote if len(lead_quote) <= 300 else "", q.answers)
+                    or any(contains_gold(t, q.answers) for t in short_quotes)
+                ),
+                "shown_correct": bool(q.answers)
+                and not answer.abstained
+                and contains_gold(shown_answer, q.answers),
+                "model_shown": bool(model_words.strip()) and not answer.abstained,
+                "model_has_gold": bool(q.answers) and contains_gold(model_words, q.answers),
+                "quote_has_gold": bool(q.answers) and contains_gold(lead_quote, q.answers),
+                "shown": shown_answer[:600],
                 "citations": len(answer.citations),
                 "citations_with_gold": sum(
                     contains_gold(c.hit.text, q.answers) for c in answer.citations
@@ -369,8 +392,25 @@ def run(services: Services, assistant_id: int, sample: list[Question]) -> dict:
         "ttft_answered_p50_s": float(np.nanpercentile(answered_ttft, 50)),
         "ttft_answered_p95_s": float(np.nanpercentile(answered_ttft, 95)),
         "extractive_share": np.mean([r["extractive"] for r in rows if not r["abstained"]]),
+        "a_strict": np.mean([r["strict_hit"] for r in ans]),
+        # Of the questions answered (not abstained): is the shown answer right?
+        "shown_precision_answerable": _share(
+            [r["shown_correct"] for r in ans if not r["abstained"]]
+        ),
+        # Shown answers that are wrong: an answer to an unanswerable question, or one whose
+        # shown words (quote and model sentences) hold no gold answer.
+        "wrong_among_shown": _share([not r["shown_correct"] for r in rows if not r["abstained"]]),
+        "model_words_shown": _share([r["model_shown"] for r in rows if not r["abstained"]]),
+        "model_words_with_gold": _share(
+            [r["model_has_gold"] for r in ans if not r["abstained"] and r["model_shown"]]
+        ),
+        "lead_quote_with_gold": _share([r["quote_has_gold"] for r in ans if not r["abstained"]]),
         "rows": rows,
     }
+
+
+def _share(flags: list[bool]) -> float:
+    return float(np.mean(flags)) if flags else float("nan")
 
 
 def main() -> None:
@@ -387,6 +427,10 @@ def main() -> None:
     tape.add_argument("--record", type=Path, help="keep the model's answers in this file")
     tape.add_argument("--replay", type=Path, help="answer from a --record file, no model")
     ap.add_argument("--max-tokens", type=int, default=128, help="longest answer, tokens")
+    ap.add_argument(
+        "--before", action="store_true", help="the passage-level check of before (no claim check)"
+    )
+    ap.add_argument("--out", default="answers", help="results file name (without extension)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("gptbuilder").setLevel(logging.WARNING)
@@ -395,6 +439,7 @@ def main() -> None:
     sample, rest = split(questions, args.n, args.seed)
     tape = (args.replay, True) if args.replay else (args.record, False) if args.record else None
     services, assistant_id = build(args.work, articles, args.fake_llm, args.max_tokens, tape)
+    services.answers.strict = not args.before
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.fit_ranker:
         result = fit_ranker(services, assistant_id, rest)
@@ -414,17 +459,22 @@ def main() -> None:
         for k, v in res.items()
         if k != "rows"
     }
-    (RESULTS / "answers.json").write_text(json.dumps({**summary, "rows": res["rows"]}, indent=1))
+    res["checker"] = "before" if args.before else "strict"
+    summary["checker"] = res["checker"]
+    (RESULTS / f"{args.out}.json").write_text(
+        json.dumps({**summary, "rows": res["rows"]}, indent=1)
+    )
     md = ["| metric | value | target |", "|---|---|---|"]
     targets = {
         "a_answer_or_quote_has_gold": "≥ 0.75",
         "b_citation_precision": "≥ 0.85",
         "c_abstention_unanswerable": "≥ 0.60",
         "d_false_abstention": "≤ 0.20",
+        "wrong_among_shown": "≤ half of before",
     }
     for k, v in summary.items():
         md.append(f"| {k} | {v} | {targets.get(k, '')} |")
-    (RESULTS / "answers.md").write_text("\n".join(md) + "\n")
+    (RESULTS / f"{args.out}.md").write_text("\n".join(md) + "\n")
     log.info("results:\n%s", "\n".join(md))
 
 

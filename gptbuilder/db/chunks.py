@@ -228,6 +228,43 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
                 )
         return out
 
+    def excluded_passages(self, assistant_id: int) -> list[tuple[Hit, np.ndarray]]:
+        """The assistant's excluded (flagged) passages with their vectors: searched apart, so
+        that an answer can say when the best match for a question was left out."""
+        with self.session() as s:
+            q = (
+                select(ChunkRow, DocumentRow.id, DocumentRow.filename, DocumentRow.created_at)
+                .join(
+                    DocumentRow,
+                    (DocumentRow.blob_sha == ChunkRow.blob_sha)
+                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+                )
+                .where(
+                    DocumentRow.assistant_id == assistant_id,
+                    DocumentRow.status == "ready",
+                    ChunkRow.excluded.is_(True),
+                )
+            )
+            rows = list(s.execute(q))
+        return [
+            (
+                Hit(
+                    chunk_id=c.id,
+                    document_id=doc_id,
+                    filename=name,
+                    page=c.page,
+                    char_start=c.char_start,
+                    char_end=c.char_end,
+                    text=c.text,
+                    score=0.0,
+                    sha256=c.blob_sha,
+                    uploaded_at=at,
+                ),
+                np.frombuffer(c.embedding, dtype=np.float32),
+            )
+            for c, doc_id, name, at in rows
+        ]
+
     def delete_unused_blobs(self) -> list[str]:
         """Remove blobs that no document refers to; returns their sha256 (to delete files)."""
         with self.session() as s:

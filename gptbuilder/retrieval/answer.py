@@ -62,6 +62,7 @@ CANDIDATES = 20  # passages retrieved before the best are judged and given to th
 QUOTE_FIRST = "quote_first"  # the documents' best sentence, then the model's checked words
 QUOTES_ONLY = "quotes_only"  # the documents' best sentence only: no model prose at all
 ANSWER_STYLES = (QUOTE_FIRST, QUOTES_ONLY)
+SHORT_LEAD = 120  # characters: a best sentence shorter than this is quoted with the next one
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,10 @@ class AnswerEngine:
         self._datamark = datamark  # see retrieval.sanitize.datamark
         self._stats = TermStatsCache(self._passages)
         self._sentences = SentenceVectors(embedder.embed)
-        self._strict = strict
-        self._nlp = analyzer() if strict else None
+        # Claim checks per sentence and the lead quote; False: the passage-level check of
+        # before (kept for the benchmarks' side-by-side runs).
+        self.strict = strict
+        self._nlp = analyzer()
 
     def _passages(self, assistant_id: int) -> tuple[tuple[int, ...], list[str]]:
         ids = tuple(self._repo.ready_document_ids(assistant_id))
@@ -125,6 +128,50 @@ class AnswerEngine:
     ) -> Iterator[Partial]:
         hits = self.retrieve(assistant.id, question, max(self._top_k, CANDIDATES))[: self._top_k]
         judged = self.judge(assistant.id, question, hits) if hits else None
+        flagged = self._flagged_best(assistant.id, question, hits, judged)
+        if flagged is not None:
+            log.info(
+                "assistant %d: the best match for the question is an excluded passage (%s p. %d)",
+                assistant.id,
+                flagged.filename,
+                flagged.page,
+            )
+        for step in self._stream(assistant, question, history, hits, judged):
+            if step.answer is not None and flagged is not None:
+                step = replace(step, answer=replace(step.answer, flagged_best=flagged))
+            yield step
+
+    def _flagged_best(
+        self, assistant_id: int, question: str, hits: Sequence[Hit], judged: Assessment | None
+    ) -> Hit | None:
+        """An excluded (flagged) passage that matches the question better than what was
+        found, judged by the same sentence scores: the user is told, not silently steered."""
+        excluded = self._repo.excluded_passages(assistant_id)
+        if not excluded:
+            return None
+        q = self._embedder.embed([question])[0]
+        scored = sorted(
+            ((float(vec @ q), hit) for hit, vec in excluded if vec.shape == q.shape),
+            key=lambda t: -t[0],
+        )[:3]
+        best_found = max((h.dense_score or 0.0 for h in hits), default=0.0)
+        cands = [replace(h, dense_score=cos, score=cos) for cos, h in scored if cos > best_found]
+        if not cands:
+            return None
+        theirs = self.judge(assistant_id, question, cands[:1])
+        ours = judged.evidence[0].score if judged and judged.evidence else 0.0
+        if theirs.evidence and theirs.evidence[0].score > ours:
+            return cands[0]
+        return None
+
+    def _stream(
+        self,
+        assistant: Assistant,
+        question: str,
+        history: Sequence[ChatMessage],
+        hits: list[Hit],
+        judged: Assessment | None,
+    ) -> Iterator[Partial]:
         if judged is not None and self._abstain and not judged.answerable:
             log.info(
                 "assistant %d: no answer in the documents (confidence %.2f)",
@@ -198,7 +245,7 @@ class AnswerEngine:
                 else:
                     yield Partial(WITHHELD, Answer(WITHHELD, (), tuple(hits), withheld=True))
                 return
-            if self._strict and fitted:
+            if self.strict and fitted:
                 # Shown while it grows: only sentences that are complete and checked.
                 done = split_sentences(FENCE_LIKE.sub("", text))[:-1]
                 if len(done) > complete:
@@ -211,7 +258,7 @@ class AnswerEngine:
                 yield Partial(_shown(guard.holdback(text)))
         answer = self._check(FENCE_LIKE.sub("", text), fitted, citable, numbered, lead)
         answer = self._merge(answer, lead, fitted, numbered)
-        if not self._strict and fitted and not answer.citations and judged and judged.evidence:
+        if not self.strict and fitted and not answer.citations and judged and judged.evidence:
             answer = self._extractive(hits, judged, answer.dropped)
         answer = self._with_quotes(answer, question, hits, judged)
         if judged is not None:
@@ -226,7 +273,7 @@ class AnswerEngine:
         numbered: Sequence[int],
         lead: Citation | None,
     ) -> Answer:
-        if not self._strict:
+        if not self.strict:
             return resolve_citations(text, fitted, self._embedder.embed, citable=citable)
         answer = resolve_citations(
             text,
@@ -289,10 +336,18 @@ class AnswerEngine:
 
     def _lead(self, hits: Sequence[Hit], judged: Assessment | None) -> Citation | None:
         """The documents' best sentence for the question, quoted above the model's words."""
-        if not self._strict or judged is None or not judged.evidence:
+        if not self.strict or judged is None or not judged.evidence:
             return None
         best = judged.evidence[0]
-        return Citation(1, hits[best.hit_index], (best.start, best.end))
+        hit = hits[best.hit_index]
+        end = best.end
+        if best.end - best.start < SHORT_LEAD:
+            # "This is called LCIS." says little alone: the next sentence usually completes it.
+            spans = self._sentences([hit])[0][0]
+            after = [b for a, b in spans if a >= best.end]
+            if after and after[0] - best.start <= 2 * SHORT_LEAD:
+                end = after[0]
+        return Citation(1, hit, (best.start, end))
 
     @staticmethod
     def _citable(
