@@ -181,6 +181,7 @@ class Answer:
     closest_quotes: tuple[tuple[int, int] | None, ...] = ()  # abstained: best sentence per source
     style: str = "quote_first"  # the assistant's answer style when it was given
     flagged_best: Hit | None = None  # an excluded (flagged) passage that matched best
+    flagged_quote: tuple[int, int] | None = None  # its sentence closest to the question
 
 
 @dataclass(frozen=True)

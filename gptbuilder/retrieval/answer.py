@@ -133,19 +133,22 @@ class AnswerEngine:
             log.info(
                 "assistant %d: the best match for the question is an excluded passage (%s p. %d)",
                 assistant.id,
-                flagged.filename,
-                flagged.page,
+                flagged[0].filename,
+                flagged[0].page,
             )
         for step in self._stream(assistant, question, history, hits, judged):
             if step.answer is not None and flagged is not None:
-                step = replace(step, answer=replace(step.answer, flagged_best=flagged))
+                best, quote = flagged
+                answer = replace(step.answer, flagged_best=best, flagged_quote=quote)
+                step = replace(step, answer=answer)
             yield step
 
     def _flagged_best(
         self, assistant_id: int, question: str, hits: Sequence[Hit], judged: Assessment | None
-    ) -> Hit | None:
+    ) -> tuple[Hit, tuple[int, int]] | None:
         """An excluded (flagged) passage that matches the question better than what was
-        found, judged by the same sentence scores: the user is told, not silently steered."""
+        found, judged by the same sentence scores, with its best sentence: the user is told,
+        not silently steered."""
         excluded = self._repo.excluded_passages(assistant_id)
         if not excluded:
             return None
@@ -161,7 +164,7 @@ class AnswerEngine:
         theirs = self.judge(assistant_id, question, cands[:1])
         ours = judged.evidence[0].score if judged and judged.evidence else 0.0
         if theirs.evidence and theirs.evidence[0].score > ours:
-            return cands[0]
+            return cands[0], (theirs.evidence[0].start, theirs.evidence[0].end)
         return None
 
     def _stream(

@@ -636,6 +636,9 @@ def _roles_clash(claim: Facts, span: Facts) -> str:
     return ""
 
 
+MIN_CLAIM_WORDS = 2  # names, numbers and content words: "g." or "Yes." state nothing checkable
+
+
 def missing_allowance(n_content: int) -> int:
     """Content words a faithful paraphrase may use that the span does not (other wording)."""
     return 0 if n_content <= 3 else 1 if n_content <= 7 else 2
@@ -667,8 +670,8 @@ def check_facts(claim: Facts, span: Facts) -> Verdict:
             missing.append(w)
     if len(set(map(fold, missing))) > missing_allowance(len(content)):
         return Verdict(False, "the source does not say " + ", ".join(f"'{m}'" for m in missing))
-    if not content and not claim.names and not claim.quantities:
-        return Verdict(False, "no claim to check")
+    if len(content) + sum(len(n) for n in claim.names) + len(claim.quantities) < MIN_CLAIM_WORDS:
+        return Verdict(False, "too short to be checked on its own")
     support += [" ".join(n) for n in claim.names]
     return Verdict(True, "", tuple(dict.fromkeys(support)))
 

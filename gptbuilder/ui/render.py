@@ -246,7 +246,7 @@ def _notes(answer: Answer) -> str:
             f"_The passage that matches your question best ({escape_untrusted(h.filename)}, "
             f"page {h.page}) was left out of answers because it was flagged as possibly "
             "addressed to an AI. Its text, shown as data:_\n\n"
-            + quoted_passage(h, None)
+            + quoted_passage(h, answer.flagged_quote)
             + "\n\n_The assistant's owner can review it in Knowledge → Flagged passages and "
             "keep it._"
         )
@@ -356,6 +356,7 @@ def _meta_json(a: Answer) -> dict:
         "style": a.style,
         "closest_quotes": [list(q) if q else None for q in a.closest_quotes],
         "flagged_best": _hit_json(a.flagged_best) if a.flagged_best else None,
+        "flagged_quote": list(a.flagged_quote) if a.flagged_quote else None,
         "no_sources": not a.sources,
     }
 
@@ -445,4 +446,5 @@ def _answer_from_json(content: str, citations: Sequence[dict], meta: dict) -> An
         ),
         style=meta.get("style", "quote_first"),
         flagged_best=_hit_from_json(meta["flagged_best"]) if meta.get("flagged_best") else None,
+        flagged_quote=tuple(meta["flagged_quote"]) if meta.get("flagged_quote") else None,  # type: ignore[arg-type]
     )
