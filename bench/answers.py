@@ -124,7 +124,7 @@ class Tape:
     def stream_chat(
         self, messages: Sequence[Message], temperature: float, max_tokens: int
     ) -> Iterator[str]:
-        if self._replay:
+        if self._replay or self.current in self._tape:  # recording resumes where it stopped
             yield self._tape.get(self.current, "")
             return
         text = ""

@@ -374,6 +374,7 @@ class Facts:
     words: set[str] = field(default_factory=set)  # every folded word
     content: list[tuple[str, str]] = field(default_factory=list)  # (stem, surface)
     names: list[tuple[str, ...]] = field(default_factory=list)  # folded word tuples
+    surfaces: dict[tuple[str, ...], str] = field(default_factory=dict)  # as written
     hard: list[tuple[str, str]] = field(default_factory=list)  # (stem, surface)
     quantities: list[Quantity] = field(default_factory=list)
     negated: list[Clause] = field(default_factory=list)
@@ -493,6 +494,7 @@ def facts_of(doc: Any, start: int = 0, end: int | None = None) -> Facts:
         )
         if words:
             f.names.append(words)
+            f.surfaces[words] = ent.text
         seen.update(range(ent.start, ent.end))
     for t in span:
         if t.i in seen or t.is_punct:
@@ -501,6 +503,7 @@ def facts_of(doc: Any, start: int = 0, end: int | None = None) -> Facts:
             w = fold(t.text).removesuffix("'s")
             if w and w not in PRONOUNS and not t.is_stop:
                 f.names.append((w,))
+                f.surfaces[(w,)] = t.text
     f.quantities = _quantities(doc, start, end)
     # acronyms the span defines or implies: initials of runs of capitalised words
     run: list[str] = []
@@ -647,7 +650,8 @@ def missing_allowance(n_content: int) -> int:
 def check_facts(claim: Facts, span: Facts) -> Verdict:
     for name in claim.names:
         if not _name_found(name, span):
-            return Verdict(False, f"'{' '.join(name)}' is not in the source")
+            shown = claim.surfaces.get(name, " ".join(name))
+            return Verdict(False, f"'{shown}' is not in the source")
     for q in claim.quantities:
         if not _quantity_found(q, span):
             unit = f" {q.unit}" if q.unit else ""

@@ -21,6 +21,9 @@ CSS = """
 .gptb-title h3 { margin-bottom: 0.1em; }
 .gallery-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px; }
 .gallery-card h3 { margin: 0 0 0.3em 0; overflow-wrap: anywhere; }
+/* The documents' own words (verified, verbatim) look different from the model's words. */
+#chatbot blockquote { border-left: 4px solid #2da44e; background: #eef9f0; margin: 0.4em 0;
+  padding: 0.4em 0.8em; font-family: Georgia, 'Times New Roman', serif; }
 """
 
 
