@@ -73,7 +73,10 @@ def test_support_is_one_sentence_or_two_adjacent_ones():
     two = "The king came to the castle. He lived there for ten years."
     assert check_in_passage("The king lived there for ten years.", two)[0] is not None
     # a fact spread over sentences that are not adjacent is not one statement
-    far = "Anna was born in Oslo. She liked music. She studied in Rome. Her brother was born in Bergen."
+    far = (
+        "Anna was born in Oslo. She liked music. She studied in Rome. "
+        "Her brother was born in Bergen."
+    )
     assert check_in_passage("Anna was born in Bergen.", far)[0] is None
 
 
@@ -123,7 +126,6 @@ def test_a_shown_sentence_carries_its_span_and_support_words():
 
 def _services(tmp_path, **settings):
     from conftest import make_settings
-
     from gptbuilder.backends.embedder import HashingEmbedder
     from gptbuilder.backends.llm import ExtractiveFakeLLM
     from gptbuilder.backends.vector_index import NumpyIndex
