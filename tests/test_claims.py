@@ -214,3 +214,18 @@ def test_quote_and_model_words_are_styled_apart_and_kept_after_a_restart(tmp_pat
             assert "> " not in model_part.split("_")[0], "model words are never a quote"
     finally:
         services.close()
+
+
+def test_the_answer_style_is_saved_and_travels_with_the_assistant(fake_services):
+    from gptbuilder.personas.share import export_json, parse_json
+    from gptbuilder.ui.handlers import Handlers
+
+    h = Handlers(fake_services)
+    aid, _, note = h.save_assistant(
+        None, "Quotes", "", "", "", "", "", "", 0.2, answer_style="quotes_only"
+    )
+    a = fake_services.repo.get_assistant(aid)
+    assert a.answer_style == "quotes_only" and h.open_assistant(aid)[-2] == "quotes_only"
+    assert parse_json(export_json(a).encode()).answer_style == "quotes_only"
+    _, _, bad = h.save_assistant(aid, "Quotes", "", "", "", "", "", "", 0.2, answer_style="x")
+    assert "how answers are shown" in bad
