@@ -11,7 +11,13 @@ from gptbuilder.errors import IngestError
 from gptbuilder.ingest.ocr import ocr_pdf_pages, tesseract_path
 from gptbuilder.ingest.pdf_screen import clean_page_text, open_document
 from gptbuilder.ingest.pdf_visible import read_page
-from gptbuilder.ingest.text import Loaded, hidden_warnings, normalize_text, ranges
+from gptbuilder.ingest.text import (
+    Loaded,
+    hidden_warnings,
+    join_line_hyphens,
+    normalize_text,
+    ranges,
+)
 from gptbuilder.types import HiddenText, Page
 
 log = logging.getLogger(__name__)
@@ -132,7 +138,8 @@ def read_pages(pdf: PdfFile, numbers: range, ocr: bool, keep_hidden: bool) -> Pd
     for number in numbers:
         quick = clean_page_text(document, number) if document is not None else None
         if quick is not None:
-            part.texts[number] = normalize_text(quick)
+            # PDFium's line-end hyphens (U+FFFE) are joined in ``assemble``, over all pages.
+            part.texts[number] = normalize_text(quick, join_hyphens=False)
             continue
         try:
             text, found = _page_text(pdf.pypdf_page(number), number, keep_hidden)
@@ -165,6 +172,9 @@ def assemble(
         failed += part.failed
         ocred += part.ocred
         hidden += part.hidden
+    # Words PDFium broke at a line end joined, with the whole document as the vocabulary.
+    numbers = sorted(texts)
+    texts = dict(zip(numbers, join_line_hyphens([texts[n] for n in numbers]), strict=True))
     failed.sort()
     ocred.sort()
     hidden.sort(key=lambda h: h.page)  # stable: a page's own order is kept
