@@ -51,7 +51,7 @@ def test_html_named_pdf_is_read_as_html_with_a_warning(tmp_path):
     p.write_text("<!DOCTYPE html><html><body><h1>Report</h1><p>Sales rose.</p></body></html>")
     loaded = load_file(p, "report.pdf")
     assert loaded.media_type == "text/html"
-    assert loaded.pages[0].text == "# Report\n\nSales rose."
+    assert loaded.pages[0].text == "Report\n\nSales rose."
     assert "named like a PDF but is really a web page" in loaded.warnings[0]
 
 

@@ -1,7 +1,9 @@
 """Split pages into overlapping passages that never cut a sentence and never cross a page.
 
 Each chunk keeps its page and its character span in that page's (normalised) text, so a
-citation can point at the exact passage.
+citation can point at the exact passage. In Markdown files a heading starts a new chunk and is
+remembered as the chunk's ``heading``; the chunk's text begins at the heading's words, after
+its "#" marks.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ CHUNKER_VERSION = "1"
 # paragraph break (blank line). Single newlines inside a paragraph are PDF line wraps.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n\s*\n")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+_MD_MARKS = re.compile(r"#{1,6}[ \t]+")  # the marks before a Markdown heading's words
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,12 @@ def chunk_pages(
             ):
                 j += 1
             start, end = spans[i].start, spans[j].end
+            if markdown and spans[i].breaks_before:
+                # A chunk that starts at a heading starts at its words: the heading is kept
+                # (``heading``, and in the text, where it helps the search), its marks are not
+                # (they would show in quotes and answers).
+                marks = _MD_MARKS.match(text, start, end)
+                start = marks.end() if marks else start
             chunks.append(
                 ChunkDraft(
                     ordinal=len(chunks),

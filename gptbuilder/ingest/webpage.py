@@ -34,10 +34,11 @@ def read_html(path: Path, filename: str) -> Loaded:
             if sum(ch.isalnum() for ch in words) >= 3:
                 hidden.append(HiddenText(1, "an element hidden by its style", words))
             tag.decompose()
-    for level in range(1, 7):
-        for h in soup.find_all(f"h{level}"):
-            h.insert(0, "\n\n" + "#" * level + " ")
-            h.append("\n\n")
+    # A heading is a paragraph of its own, without Markdown marks ("## "), which would show in
+    # passages, quotes and answers.
+    for h in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
+        h.insert(0, "\n\n")
+        h.append("\n\n")
     for tag in soup.find_all(_BLOCKS):
         tag.append("\n\n" if tag.name not in ("br", "li", "tr") else "\n")
     body = normalize_text(soup.get_text())

@@ -34,11 +34,9 @@ def read_docx(path: Path, filename: str) -> Loaded:
             text = block.text.strip()
             if not text:
                 continue
-            style = (block.style.name or "").lower() if block.style is not None else ""
-            if style.startswith("heading") or style == "title":
-                level = style.removeprefix("heading").strip()
-                hashes = "#" * (int(level) if level.isdigit() and 0 < int(level) < 7 else 1)
-                text = f"{hashes} {text}"
+            # A heading is a paragraph of its own, written as it is: no Markdown marks ("# "),
+            # which would show in passages, quotes and answers (the chunker reads Markdown
+            # headings only in Markdown files).
             pages[-1].append(text)
         elif isinstance(block, Table):
             for row in block.rows:
