@@ -28,15 +28,45 @@ _S = r"[^.!?\n]"  # any character inside one sentence
 
 # -- instructions aimed at the model -------------------------------------------------------------
 
+# "Ignore all previous instructions": a verb that sets something aside, and as its object the
+# instructions the model was given, a noun phrase of its own that ends there. "To disregard
+# the requirements of the Bankruptcy Code or the Rules" (a statute) sets aside requirements,
+# not the model's rules; "don't forget your policy number" is not about a policy.
+_SET_ASIDE = r"""(?:ignore|disregard|forget|override|overrule|bypass|skip|abandon|neglect|discard
+    |set\s+aside|pay\s+no\s+attention\s+to|stop\s+following|do\s+not\s+(?:follow|obey|heed)
+    |don'?t\s+(?:follow|obey|heed))"""
+# Small words that start another phrase: the object has ended before them.
+_JOINS = r"of|or|and|nor|but|to|for|in|on|at|by|with|from|that|which|than|because|if|when"
+# A word of the noun phrase before its noun ("all the", "previous system"); not a small word
+# that starts another phrase, nor a possessive ("your doctor's orders").
+_NP_WORD = rf"(?:(?!(?:{_JOINS})\b)[\w-]+\s+)"
+# Between the verb and an "earlier" word: a few characters within the same phrase ("all of").
+_GAP = (
+    r"(?:\b(?:all|any|each|every|some|none)\s+of\b"
+    r"|\bfor\s+(?:now|a\s+(?:moment|second|while)|once)\b"
+    rf"|(?!\b(?:{_JOINS})\b)[^.!?\n]){{0,30}}?"
+)
+# What marks the instructions as the model's: "previous", "above", "system" ...
+_EARLIER = r"""(?:previous|prior|above|earlier|preceding|former|initial|original|system|developer
+    |safety|foregoing)"""
+_ORDERS = r"""(?:instructions?|prompts?|rules|directions|directives|guidelines|guidance|context
+    |messages?|commands?|constraints|orders|programming|restrictions|policies|policy|task
+    |question)"""
+_MODEL_ORDERS = r"(?:instructions?|prompts?|directives|guidelines|programming)"
+# The noun phrase ends at the noun: punctuation, the end, or a word that cannot continue it.
+_NP_END = r"""(?=\s*(?:[^\w\s]|$)|\s+(?:and|or|but|then|now|to|you|that|which|completely
+    |entirely|immediately|altogether|above|before|below|given|here|so|from|in|at|for|on|about
+    |we|i|they|instead)\b)"""
 _OVERRIDE = _rx(
-    rf"""\b(?:ignore|disregard|forget|override|overrule|bypass|skip|abandon|neglect|discard
-        |set\s+aside|pay\s+no\s+attention\s+to|stop\s+following|do\s+not\s+(?:follow|obey|heed)
-        |don'?t\s+(?:follow|obey|heed))\b
-       {_S}{{0,40}}?\b(?:previous|prior|above|earlier|preceding|former|initial|original|all|any
-        |every|your|these|those|system|developer|safety|the|its)\b
-       {_S}{{0,30}}?\b(?:instructions?|prompts?|rules|directions|directives|guidelines|guidance
-        |context|messages?|commands?|constraints|orders|programming|restrictions|policies|policy
-        |task|question)\b
+    rf"""\b{_SET_ASIDE}\b{_GAP}\b{_EARLIER}\s+{_NP_WORD}{{0,1}}?{_ORDERS}\b{_NP_END}
+     |\b{_SET_ASIDE}\s+(?:(?:all|any)\s+(?:of\s+)?)?your\s+{_NP_WORD}{{0,2}}?{_ORDERS}\b{_NP_END}
+     |\b{_SET_ASIDE}\s+(?:all|any|every|each)\s+(?:of\s+)?(?:(?:the|these|those)\s+)?(?:other\s+)?
+        {_MODEL_ORDERS}\b{_NP_END}
+     |\b(?:override|overrule|bypass|pay\s+no\s+attention\s+to|stop\s+following)\s+(?:the|these
+        |those|its)\s+{_MODEL_ORDERS}\b{_NP_END}
+     |\b{_SET_ASIDE}\s+(?:(?:all|any)\s+(?:of\s+)?)?(?:the|these|those|its)\s+{_NP_WORD}{{0,2}}?
+        {_ORDERS}\s+(?:above|before|so\s+far|(?:you\s+(?:were|have\s+been)\s+)?given\s+(?:to\s+you|before|earlier|above)
+        |you\s+(?:were|have\s+been)\s+(?:given|told))\b
      |\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+|anything\s+)?(?:of\s+)?(?:the\s+)?
         (?:above|previous|prior|preceding|foregoing|everything\s+(?:above|before|else)
         |what\s+(?:you\s+(?:were|have\s+been)\s+told|was\s+said)|you\s+(?:were|have\s+been)\s+told)
@@ -50,7 +80,12 @@ _NEW_ORDERS = _rx(
      |\b(?:from\s+now\s+on|henceforth|for\s+the\s+rest\s+of\s+(?:this|the)\s+conversation)\b
         [^.!?\n]{0,40}\b(?:answer|respond|reply|say|act|behave|speak|write|refer\s+to\s+yourself
         |you\s+(?:are|will\s+be)\s+(?:an?|the)\s+(?:[\w-]+\s+){0,2}?(?:AI|assistant|bot|model))\b
-     |\byou\s+(?:are\s+now|are\s+no\s+longer|will\s+now|must\s+now|should\s+now|now\s+act)\b
+     |\byou\s+(?:are\s+now|are\s+no\s+longer|will\s+now|must\s+now|should\s+now)\b(?=[^.!?\n]{0,60}
+        \b(?:AI|A\.I\.|assistants?|bots?|chatbots?|(?:language\s+)?models?|LLMs?|GPT|ChatGPT|DAN
+        |mode|free|unrestricted|unfiltered|uncensored|jailbroken|bound|restricted|rules|guidelines
+        |limits|limitations|filters|policies|programming|persona|character|role|act|answer
+        |respond|reply|pretend|called|named)\b)
+     |\byou\s+now\s+act\b
      |\b(?:pretend|imagine)\s+(?:that\s+)?you\s+are\b
      |\b(?:act|behave|respond|answer|roleplay|role-play)\s+as\s+(?:if\s+you\s+were\s+)?(?:an?|the)
         \s+(?:[\w-]+\s+){0,3}?(?:AI|assistant|bot|chatbot|hacker|pirate|DAN|character|persona)\b
@@ -203,11 +238,19 @@ _URL_SLOT = _rx(
 B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{40,}={0,2}(?![A-Za-z0-9+/=_-])")
 # "Write a poem about ...": a request for unrelated content, the classic hijack of a reader
 # model. Only at a sentence start and only for creative pieces: forms say "Describe ..." a lot.
+# "Give me the letter." (a character in a novel) asks for a thing, not for writing: "the" and
+# "letter" go with the verbs of writing only.
 _CREATIVE = re.compile(
-    r"(?:^|[.!?:]\s+|\n)\s*(?:please\s+|now\s+|also\s+)?(?:write|draft|compose|create|generate"
-    r"|produce|provide|develop|give\s+me|tell\s+me|make\s+up)\s+(?:me\s+)?(?:a|an|some|the)\s+"
-    r"(?:[\w-]+\s+){0,3}?(?:poem|story|stories|essay|speech|letter|song|haiku|joke|limerick|rap"
-    r"|sonnet|tweet|slogan|ode|fable|riddle)s?\b",
+    r"(?:^|[.!?:]\s+|\n)\s*(?:please\s+|now\s+|also\s+)?"
+    r"(?:(?:write|draft|compose)\s+(?:me\s+)?(?:a|an|some|the)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:poem|story|stories|essay|speech|letter|song|haiku|joke|limerick|rap|sonnet|tweet|slogan"
+    r"|ode|fable|riddle)"
+    r"|(?:create|generate|produce)\s+(?:me\s+)?(?:a|an|some)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:poem|story|stories|essay|speech|letter|song|haiku|joke|limerick|rap|sonnet|tweet|slogan"
+    r"|ode|fable|riddle)"
+    r"|(?:provide|develop|give\s+me|tell\s+me|make\s+up)\s+(?:me\s+)?(?:a|an|some)\s+"
+    r"(?:[\w-]+\s+){0,3}?(?:poem|story|stories|essay|speech|song|haiku|joke|limerick|rap|sonnet"
+    r"|tweet|slogan|ode|fable|riddle))s?\b",
     re.IGNORECASE,
 )
 HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){24,}\b")
