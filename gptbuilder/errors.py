@@ -15,6 +15,11 @@ class InvalidInput(GPTBuilderError):
     """The user gave something we cannot use (empty name, too many starters...)."""
 
 
+class TooLongForModel(InvalidInput, ValueError):
+    """A question (or an assistant's instructions) longer than the model can read at once.
+    A ValueError too, as ``build_messages`` raised before it had a message for users."""
+
+
 class IngestError(GPTBuilderError):
     """A file could not be read into the knowledge base."""
 

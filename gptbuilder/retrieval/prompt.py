@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gptbuilder.errors import TooLongForModel
 from gptbuilder.retrieval.sanitize import DATAMARK, datamark, neutralise, strip_prompt_tokens
 from gptbuilder.types import Assistant, ChatMessage, Hit
 
@@ -136,7 +137,7 @@ def build_messages(
     system = system_prompt(assistant, bool(hits), guard)
     used = cost(system) + cost(user_prompt(question, ["x"] if hits else [], guard))
     if used > budget:
-        raise ValueError("the question and instructions alone do not fit the context window")
+        raise _too_long(question, cost(system) + cost(user_prompt("", [], guard)), budget, model)
 
     fitted: list[Hit] = []
     sources: list[str] = []
@@ -166,3 +167,30 @@ def build_messages(
     messages = [{"role": "system", "content": system}, *past]
     messages.append({"role": "user", "content": user_prompt(question, sources, guard)})
     return messages, fitted
+
+
+WORDS_PER_TOKEN = 0.75  # English prose with the usual tokenizers, when the question is too short
+
+
+def _too_long(
+    question: str, without_question: int, budget: int, model: TokenCounter
+) -> TooLongForModel:
+    """The error for a prompt that does not fit even without sources, in words a user knows:
+    the model's room, and whose text is too long (the question, or the instructions)."""
+    words = len(question.split())
+    tokens = model.count_tokens(question)
+    ratio = words / tokens if words >= 20 and tokens else WORDS_PER_TOKEN
+    room = max(budget, 0) * min(max(ratio, 0.3), 1.5)
+    step = 10 if room < 200 else 50 if room < 2000 else 100
+    about = f"{max(step, int(room // step * step)):,}"
+    if without_question > budget:
+        return TooLongForModel(
+            "This assistant's instructions are too long for its model: it can read about "
+            f"{about} words at a time, including the instructions. Please shorten the "
+            "instructions (Configure)."
+        )
+    return TooLongForModel(
+        f"Your question is too long for this assistant's model: it can read about {about} "
+        f"words at a time, including the instructions, and your question has about "
+        f"{words:,} words. Please shorten it."
+    )
