@@ -31,7 +31,9 @@ _BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
 # In document text a single line break is a PDF line wrap: only a blank line ends a sentence.
 _PARAGRAPH_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n\s*\n\s*")
 _ABBREVIATION = re.compile(
-    r"(?:\b(?:Ltd|Inc|Co|Corp|Dr|Mr|Mrs|Ms|Prof|St|No|Vol|Fig|vs|etc|approx|e\.g|i\.e)|"
+    r"(?:\b(?:Ltd|Inc|Co|Corp|Dr|Mr|Mrs|Ms|Prof|St|No|Vol|Fig|vs|etc|approx|e\.g|i\.e|Rev|Gen|"
+    r"Col|Lt|Sgt|Capt|Sen|Rep|Gov|Jr|Sr|Mt|Ft|Ave|Dept|Univ|Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|"
+    r"Nov|Dec|U\.S|ca|cf|al|Nos|pp|Art|Sec|Ch)|"
     r"\b[A-Z])\.$"
 )
 _WORD = re.compile(r"\w+")
@@ -120,9 +122,12 @@ def _states_other_numbers(
     return False
 
 
-def _support(sentences: list[str], hits: Sequence[Hit], embed: Embed | None) -> np.ndarray:
+def _support(
+    sentences: list[str], hits: Sequence[Hit], embed: Embed | None, numbers_veto: bool = True
+) -> np.ndarray:
     """(n_sentences, n_hits) in [0, 1]: half word overlap, half embedding cosine; 0 where the
-    sentence states a number the passage lacks."""
+    sentence states a number the passage lacks (unless not ``numbers_veto``: the strict check
+    reads numbers itself, "eight" = "8")."""
     lexical = np.zeros((len(sentences), len(hits)), dtype=np.float32)
     hit_words = [content_words(h.text) for h in hits]
     hit_numbers = [numbers(h.text) for h in hits]
@@ -133,7 +138,7 @@ def _support(sentences: list[str], hits: Sequence[Hit], embed: Embed | None) -> 
         for j, hw in enumerate(hit_words):
             if words:
                 lexical[i, j] = len(words & hw) / len(words)
-            if _states_other_numbers(s, hit_numbers[j], hit_quantities[j]):
+            if numbers_veto and _states_other_numbers(s, hit_numbers[j], hit_quantities[j]):
                 agrees[i, j] = 0.0
     if embed is None:
         return lexical * agrees
@@ -183,6 +188,10 @@ def _bad_quote(sentence: str, framed: bool, passages: Sequence[str]) -> bool:
     """The sentence quotes words (or, after "The documents say:", presents itself as the
     documents' words) that no passage holds word for word."""
     quoted = [m.group(1) for m in QUOTED.finditer(sentence)]
+    if framed and sentence.lstrip()[:1] in '“"«„':
+        # The documents' words, all of it (quotes may nest inside): verbatim or nothing.
+        whole = sentence.strip().strip('“”"«»„').rstrip(".").strip('“”"«»„ ')
+        return not is_verbatim(whole, passages)
     if framed and not quoted:
         return False  # "The documents say that X": X is a claim, checked as one
     return any(len(q.split()) >= 2 and not is_verbatim(q, passages) for q in quoted)
@@ -321,7 +330,7 @@ def _resolve_strict(
         body, framed = unframe(MARKER.sub("", s).strip())
         bodies.append((body, framed))
     support = (
-        _support([b for b, _ in bodies], hits, embed)
+        _support([b for b, _ in bodies], hits, embed, numbers_veto=False)
         if hits and bodies
         else np.zeros((len(bodies), len(hits)))
     )

@@ -52,7 +52,9 @@ LIGHT = frozenset(
 HARD_WORDS = frozenset(
     """only all every each none always never first last largest smallest biggest highest
     lowest longest shortest oldest youngest most least best worst earliest latest sole
-    entire whole every exclusively solely sometimes rarely seldom twice once""".split()
+    entire whole every exclusively solely sometimes rarely seldom twice once because due
+    therefore thus hence consequently prove proves proved proven confirm confirms confirmed
+    definitely certainly certain undoubtedly clearly guaranteed""".split()
 )
 NEGATIONS = frozenset(
     "not n't no never none nobody nothing neither nor without cannot nowhere".split()
@@ -92,6 +94,7 @@ _SYNONYM_PAIRS = [
     ("need", "require"),
     ("allow", "permit"),
     ("enough", "sufficient"),
+    ("need", "require"),
     ("famous", "renowned"),
     ("famous", "noted"),
     ("similar", "alike"),
@@ -254,6 +257,7 @@ _UNIT_ALIASES = {
 _UNIT_ENTS = frozenset(("QUANTITY", "MONEY", "PERCENT", "TIME"))
 _DIGITS = re.compile(r"^\d[\d,]*(?:\.\d+)?$")
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
+_DECADE = re.compile(r"^'?(\d{2,4})s$")  # "1870s", "'90s"
 _ORDINAL_DIGITS = re.compile(r"^(\d+)(?:st|nd|rd|th)$", re.IGNORECASE)
 
 
@@ -271,6 +275,7 @@ class Quantity:
     value: float
     unit: str  # "" when none is written next to it
     label: str = ""  # the labelling noun right before it ("title" in "title 11"), if any
+    noun: str = ""  # what it counts ("conditions" in "three conditions"), if written
 
 
 def _number_value(word: str) -> float | None:
@@ -280,7 +285,7 @@ def _number_value(word: str) -> float | None:
             return float(w)
         except ValueError:
             return None
-    m = _ORDINAL_DIGITS.match(w)
+    m = _ORDINAL_DIGITS.match(w) or _DECADE.match(w)
     if m:
         return float(m.group(1))
     if w in _NUMBER_WORDS and w != "a":
@@ -331,7 +336,8 @@ def _quantities(doc: Any, start: int, end: int) -> list[Quantity]:
             out.append(Quantity(int(tm.group(1)) + int(tm.group(2)) / 100, _unit_of(tok)))
             i += 1
             continue
-        value = _number_value(tok.text) if (tok.like_num or _ORDINAL_DIGITS.match(text)) else None
+        numeric = tok.like_num or _ORDINAL_DIGITS.match(text) or _DECADE.match(text)
+        value = _number_value(tok.text) if numeric else None
         if value is None and text in _ORDINALS and tok.ent_type_ in ("ORDINAL", "DATE"):
             value = float(_ORDINALS[text])
         if value is None:
@@ -349,7 +355,10 @@ def _quantities(doc: Any, start: int, end: int) -> list[Quantity]:
             j += 1
         prev = doc[i - 1] if i > 0 else None
         label = fold(prev.lemma_) if prev is not None and fold(prev.lemma_) in LABELS else ""
-        out.append(Quantity(value, _unit_of(last), label))
+        unit = _unit_of(last)
+        counted = last.head if last.dep_ == "nummod" and last.head.pos_ == "NOUN" else None
+        noun = stem(counted.lemma_) if counted is not None and not unit else ""
+        out.append(Quantity(value, unit, label, noun if noun.isalpha() else ""))
         i = j
     return out
 
@@ -398,13 +407,20 @@ def _phrase_stems(tokens: Any) -> frozenset[str]:
         if t.pos_ in ("NOUN", "PROPN", "NUM", "ADJ", "VERB")
         and fold(t.text) not in PRONOUNS
         and not t.is_stop
+        and any(ch.isalpha() for ch in t.text)
     )
 
 
 def _head_phrase(tok: Any) -> frozenset[str]:
-    """The stems of a noun phrase's head and its compounds/names ("Iwan Roberts")."""
-    parts = [tok] + [c for c in tok.children if c.dep_ in ("compound", "flat", "amod", "nmod")]
-    return _phrase_stems(parts)
+    """The stems of a noun phrase's head and its compounds/names ("Iwan Roberts"), and of the
+    phrases joined to it ("Taqi al-Din and Giovanni Branca")."""
+    out: set[str] = set()
+    for head in [tok, *(c for c in tok.children if c.dep_ == "conj")]:
+        parts = [head] + [
+            c for c in head.children if c.dep_ in ("compound", "flat", "amod", "nmod")
+        ]
+        out |= _phrase_stems(parts)
+    return frozenset(out)
 
 
 def _clause_subject(head: Any) -> frozenset[str]:
@@ -449,6 +465,11 @@ def _roles(doc: Any, tokens: Sequence[Any]) -> list:
                 for g in c.children:
                     if g.dep_ == "pobj":
                         agent = _head_phrase(g)
+                for other in c.children:  # "by A in 1551 and by B in 1629"
+                    if other.dep_ == "conj":
+                        for g in other.children:
+                            if g.dep_ == "pobj":
+                                agent = agent | _head_phrase(g)
         if agent or patient:
             out.append((stem(t.lemma_), agent, patient, _phrase_stems(t.subtree)))
     return out
@@ -534,7 +555,12 @@ def facts_of(doc: Any, start: int = 0, end: int | None = None) -> Facts:
                 pred |= _clause_predicate(clause_head, t)
                 f.negated.append(Clause(_clause_subject(clause_head), frozenset(pred)))
             else:
-                f.negated.append(Clause(_clause_subject(head), _clause_predicate(head, t)))
+                verb = (
+                    stem(head.lemma_)
+                    if head.pos_ == "VERB" and fold(head.lemma_) not in LIGHT
+                    else ""
+                )
+                f.negated.append(Clause(_clause_subject(head), _clause_predicate(head, t), verb))
         elif low in EXCEPTS and t.head is not t:
             objs = [c for c in t.children if c.dep_ == "pobj"]
             verb = t.head if t.head.pos_ in ("VERB", "AUX") else t.head.head
@@ -576,8 +602,6 @@ def _name_found(name: tuple[str, ...], span: Facts) -> bool:
             continue
         if stem(w) in span.stems:
             continue
-        if len(w) >= 5 and any(x[:5] == w[:5] for x in span.words if len(x) >= 5):
-            continue
         return False
     return True
 
@@ -586,6 +610,8 @@ def _quantity_found(q: Quantity, span: Facts) -> bool:
     same = [s for s in span.quantities if abs(s.value - q.value) < 1e-9]
     if q.label:  # "title 28" needs "title 28", not a 28 of something else
         same = [s for s in same if s.label == q.label]
+    if q.noun:  # "two conditions" needs two of the conditions, not two of something else
+        same = [s for s in same if s.noun in ("", q.noun)]
     if not same:
         return False
     if not q.unit:
@@ -600,16 +626,30 @@ def _overlaps(a: frozenset[str], b: set[str] | frozenset[str]) -> bool:
 def _negation_clash(claim: Facts, span: Facts) -> str:
     """Why the claim's polarity or certainty differs from the span's, or ""."""
     claim_stems = {s for s, _ in claim.content} | {s for n in claim.names for s in map(stem, n)}
+
+    def same_action(c: Clause, s: Clause) -> bool:
+        """Both deny the same verb, or neither has a content verb (copulas: "is not X")."""
+        if c.verb or s.verb:
+            return c.verb == s.verb or s.verb in _SYNONYMS.get(c.verb, set())
+        return True
+
     for c in claim.negated:
         keys = c.predicate or c.subject
-        if not any(_overlaps(keys, s.predicate | s.subject) for s in span.negated):
+        keys = keys | {x for k in keys for x in _SYNONYMS.get(k, ())}
+        if not any(
+            _overlaps(keys, s.predicate | s.subject) and same_action(c, s) for s in span.negated
+        ):
             return "the claim says 'not' where the source does not"
+    claim_words = {s for s, _ in claim.content}
     for s in span.negated:
         subject_ok = not s.subject or s.subject <= claim_stems
+        if s.verb and s.verb not in claim_words and not _SYNONYMS.get(s.verb, set()) & claim_words:
+            continue  # the span denies another action than the one the claim states
         said = s.predicate & claim_stems
         if subject_ok and said:
             # the claim states, un-negated, something the span negates
-            if not any(_overlaps(s.predicate, c.predicate | c.subject) for c in claim.negated):
+            denied = s.predicate | {x for k in s.predicate for x in _SYNONYMS.get(k, ())}
+            if not any(_overlaps(denied, c.predicate | c.subject) for c in claim.negated):
                 return "the source says 'not' where the claim does not"
     claim_verbs = {s for s, _ in claim.content}
     for s in span.hedged:
@@ -629,14 +669,34 @@ def _roles_clash(claim: Facts, span: Facts) -> str:
         if not any(_name_found((w,), span) for w in claim.subject):
             return "the claim is about something the source does not mention"
     for pred, agent, patient, _ in claim.roles:
-        for spred, sagent, spatient, _ in span.roles:
+        if pred == "be":
+            continue  # "X is Y" is "Y is X": no roles to swap
+        why = ""
+        for spred, sagent, spatient, subtree in span.roles:
             if spred != pred and pred not in _SYNONYMS.get(spred, set()):
                 continue
-            if agent and sagent and not (agent & sagent) and agent & spatient:
-                return "the claim swaps who does what"
-            if patient and spatient and not (patient & spatient) and patient & sagent:
-                return "the claim swaps who does what"
+            why = _role_clash(agent, sagent, spatient, subtree) or _role_clash(
+                patient, spatient, sagent, subtree
+            )
+            if not why:
+                break  # one statement of the span fits: the claim is that one
+        if why:
+            return why
     return ""
+
+
+def _role_clash(
+    mine: frozenset[str], same: frozenset[str], other: frozenset[str], subtree: frozenset[str]
+) -> str:
+    """The claim's doer (or done-to) against the span's: the same, the span's other role
+    (swapped), elsewhere in the span's clause (fine: "which abolished ..."), or absent."""
+    if not mine or not same or mine & same:
+        return ""
+    if mine & other:
+        return "the claim swaps who does what"
+    if mine <= subtree:
+        return ""
+    return "the claim says it of someone or something else"
 
 
 MIN_CLAIM_WORDS = 2  # names, numbers and content words: "g." or "Yes." state nothing checkable
@@ -749,6 +809,25 @@ def check(claim: str, source: str, nlp: Analyzer | None = None) -> Verdict:
     return check_facts(nlp.facts(claim), nlp.facts(source))
 
 
+# A sentence that goes on about what the one before it is about ("He ...", "This is ...").
+CONTINUATIONS = frozenset(
+    """he she it they this these that those its his her their there such both the which
+    who then also""".split()
+)
+
+
+PERSONAL = frozenset("he she it they his her its their".split())  # may bring in new names
+
+
+def _first_word(sentence: str) -> str:
+    first = sentence.split(maxsplit=1)[0] if sentence.strip() else ""
+    return fold(first).strip("\"'(")
+
+
+def _continues(sentence: str) -> bool:
+    return _first_word(sentence) in CONTINUATIONS
+
+
 def find_support(
     claim: str,
     passage: str,
@@ -764,7 +843,7 @@ def find_support(
     if not spans:
         return None, "the passage has no sentence"
     words = {s for s, _ in cf.content} | {stem(w) for n in cf.names for w in n}
-    cands: list[tuple[float, int, int, int]] = []
+    cands: list[tuple[float, int, int, int, tuple[tuple[int, int], ...]]] = []
     facts_cache: dict[tuple[int, int], Facts] = {}
 
     def facts(a: int, b: int) -> Facts:
@@ -773,14 +852,24 @@ def find_support(
         return facts_cache[(a, b)]
 
     for i, (a, b) in enumerate(spans):
-        cands.append((len(words & facts(a, b).stems), 0, a, b))
-        if i + 1 < len(spans):
+        cands.append((len(words & facts(a, b).stems), 0, a, b, ((a, b),)))
+        if i + 1 < len(spans) and _continues(passage[spans[i + 1][0] : spans[i + 1][1]]):
             a2, b2 = spans[i + 1]
             both = facts(a, b).stems | facts(a2, b2).stems
-            cands.append((len(words & both) - 0.5, 1, a, b2))
+            cands.append((len(words & both) - 0.5, 1, a, b2, ((a, b), (a2, b2))))
     cands.sort(key=lambda c: (-c[0], c[1]))
     reason = ""
-    for _, _, a, b in cands[:tries]:
+    for _, _, a, b, parts in cands[:tries]:
+        if (
+            len(parts) > 1
+            and cf.names
+            and _first_word(passage[parts[1][0] : parts[1][1]]) not in PERSONAL
+            and not any(all(_name_found(n, facts(*p)) for n in cf.names) for p in parts)
+        ):
+            # Names the claim puts together must be together in one sentence: the next
+            # sentence may continue about them ("He ..."), not bring in other ones.
+            reason = reason or "the names it puts together are in different sentences"
+            continue
         v = check_facts(cf, facts(a, b))
         if v.ok:
             return SpanSupport(a, b, v.support), ""
