@@ -4,6 +4,7 @@ read its passages, vectors and locations back (part of the Repository)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, select
@@ -193,76 +194,27 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
             return []
         ids = [cid for cid, _ in scored]
         with self.session() as s:
-            q = (
-                select(ChunkRow, DocumentRow.id, DocumentRow.filename, DocumentRow.created_at)
-                .join(
-                    DocumentRow,
-                    (DocumentRow.blob_sha == ChunkRow.blob_sha)
-                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
-                )
-                .where(
-                    ChunkRow.id.in_(ids),
-                    DocumentRow.assistant_id == assistant_id,
-                    DocumentRow.status == "ready",
-                    ChunkRow.excluded.is_(False),  # whichever index still had it
-                )
+            q = _with_documents().where(
+                ChunkRow.id.in_(ids),
+                DocumentRow.assistant_id == assistant_id,
+                DocumentRow.status == "ready",
+                ChunkRow.excluded.is_(False),  # whichever index still had it
             )
             found = {c.id: (c, doc_id, name, at) for c, doc_id, name, at in s.execute(q)}
-        out: list[Hit] = []
-        for cid, score in scored:
-            if cid in found:
-                c, doc_id, name, uploaded_at = found[cid]
-                out.append(
-                    Hit(
-                        chunk_id=c.id,
-                        document_id=doc_id,
-                        filename=name,
-                        page=c.page,
-                        char_start=c.char_start,
-                        char_end=c.char_end,
-                        text=c.text,
-                        score=float(score),
-                        sha256=c.blob_sha,
-                        uploaded_at=uploaded_at,
-                    )
-                )
-        return out
+        return [_hit(*found[cid], float(score)) for cid, score in scored if cid in found]
 
     def excluded_passages(self, assistant_id: int) -> list[tuple[Hit, np.ndarray]]:
         """The assistant's excluded (flagged) passages with their vectors: searched apart, so
         that an answer can say when the best match for a question was left out."""
         with self.session() as s:
-            q = (
-                select(ChunkRow, DocumentRow.id, DocumentRow.filename, DocumentRow.created_at)
-                .join(
-                    DocumentRow,
-                    (DocumentRow.blob_sha == ChunkRow.blob_sha)
-                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
-                )
-                .where(
-                    DocumentRow.assistant_id == assistant_id,
-                    DocumentRow.status == "ready",
-                    ChunkRow.excluded.is_(True),
-                )
+            q = _with_documents().where(
+                DocumentRow.assistant_id == assistant_id,
+                DocumentRow.status == "ready",
+                ChunkRow.excluded.is_(True),
             )
             rows = list(s.execute(q))
         return [
-            (
-                Hit(
-                    chunk_id=c.id,
-                    document_id=doc_id,
-                    filename=name,
-                    page=c.page,
-                    char_start=c.char_start,
-                    char_end=c.char_end,
-                    text=c.text,
-                    score=0.0,
-                    sha256=c.blob_sha,
-                    uploaded_at=at,
-                ),
-                np.frombuffer(c.embedding, dtype=np.float32),
-            )
-            for c, doc_id, name, at in rows
+            (_hit(*row, 0.0), np.frombuffer(row[0].embedding, dtype=np.float32)) for row in rows
         ]
 
     def delete_unused_blobs(self) -> list[str]:
@@ -276,3 +228,27 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
                 s.execute(delete(PageRow).where(PageRow.blob_sha.in_(shas)))
                 s.execute(delete(BlobRow).where(BlobRow.sha256.in_(shas)))
             return shas
+
+
+def _with_documents():  # type: ignore[no-untyped-def]
+    """Chunks with the id, name and upload time of the documents they belong to."""
+    return select(ChunkRow, DocumentRow.id, DocumentRow.filename, DocumentRow.created_at).join(
+        DocumentRow,
+        (DocumentRow.blob_sha == ChunkRow.blob_sha)
+        & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+    )
+
+
+def _hit(c: ChunkRow, document_id: int, filename: str, uploaded_at: Any, score: float) -> Hit:
+    return Hit(
+        chunk_id=c.id,
+        document_id=document_id,
+        filename=filename,
+        page=c.page,
+        char_start=c.char_start,
+        char_end=c.char_end,
+        text=c.text,
+        score=score,
+        sha256=c.blob_sha,
+        uploaded_at=uploaded_at,
+    )
