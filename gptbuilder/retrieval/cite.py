@@ -60,7 +60,8 @@ FRAMING = re.compile(
     r"(?:documents?|sources?|passages?|text|context)(?:\s*\[\d+\])?\s*[:,]?\s*"
     r"|(?:the\s+|these\s+|this\s+)?(?:documents?|sources?|passages?|text|context)"
     r"(?:\s*\[\d+\])?\s+(?:says?|states?|reads?|mentions?|notes?|indicates?|explains?)"
-    r"(?:\s+that)?\s*[:,]?\s*)",
+    r"(?:\s+that)?\s*[:,]?\s*"
+    r"|the\s+answer(?:\s+to\s+(?:this|the|your)\s+question)?\s+is\s*:\s*)",
     re.IGNORECASE,
 )
 QUOTED = re.compile(r"[“\"«„]([^“”\"«»„]{2,})[”\"»“]")

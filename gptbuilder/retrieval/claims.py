@@ -150,6 +150,98 @@ _SYNONYM_PAIRS = [
 ]
 
 
+# Opposites: a claim word the span does not have, whose opposite it has, is a contradiction
+# ("a decreasing plurality" against "an increasing plurality"), never a paraphrase.
+_ANTONYM_PAIRS = [
+    ("increase", "decrease"),
+    ("increasing", "decreasing"),
+    ("rise", "fall"),
+    ("more", "less"),
+    ("more", "fewer"),
+    ("most", "least"),
+    ("higher", "lower"),
+    ("high", "low"),
+    ("larger", "smaller"),
+    ("large", "small"),
+    ("big", "small"),
+    ("major", "minor"),
+    ("strong", "weak"),
+    ("best", "worst"),
+    ("better", "worse"),
+    ("success", "failure"),
+    ("successful", "unsuccessful"),
+    ("win", "lose"),
+    ("won", "lost"),
+    ("open", "closed"),
+    ("public", "private"),
+    ("legal", "illegal"),
+    ("possible", "impossible"),
+    ("include", "exclude"),
+    ("accept", "reject"),
+    ("allow", "forbid"),
+    ("allow", "prohibit"),
+    ("same", "different"),
+    ("maximum", "minimum"),
+    ("north", "south"),
+    ("east", "west"),
+    ("northern", "southern"),
+    ("eastern", "western"),
+    ("old", "new"),
+    ("old", "young"),
+    ("rich", "poor"),
+    ("positive", "negative"),
+    ("true", "false"),
+    ("above", "below"),
+    ("inside", "outside"),
+    ("early", "late"),
+    ("earlier", "later"),
+    ("before", "after"),
+    ("first", "last"),
+    ("begin", "end"),
+    ("start", "end"),
+    ("start", "finish"),
+    ("important", "unimportant"),
+    ("common", "rare"),
+    ("frequent", "rare"),
+    ("direct", "indirect"),
+    ("internal", "external"),
+    ("domestic", "foreign"),
+    ("import", "export"),
+    ("buy", "sell"),
+    ("gain", "loss"),
+    ("profit", "loss"),
+    ("agree", "disagree"),
+    ("support", "oppose"),
+    ("victory", "defeat"),
+    ("alive", "dead"),
+    ("male", "female"),
+    ("upper", "lower"),
+    ("full", "empty"),
+    ("hot", "cold"),
+    ("warm", "cool"),
+    ("fast", "slow"),
+    ("easy", "difficult"),
+    ("easy", "hard"),
+    ("cheap", "expensive"),
+    ("light", "heavy"),
+    ("long", "short"),
+    ("wide", "narrow"),
+    ("increased", "reduced"),
+    ("increase", "reduce"),
+    ("expand", "shrink"),
+    ("join", "leave"),
+    ("enter", "exit"),
+    ("arrive", "depart"),
+    ("accepted", "rejected"),
+    ("approve", "reject"),
+    ("legitimate", "illegitimate"),
+    ("formal", "informal"),
+    ("official", "unofficial"),
+    ("stable", "unstable"),
+    ("able", "unable"),
+]
+
+
 def fold(text: str) -> str:
     """Lower case, accents off, curly quotes and dashes plain."""
     text = unicodedata.normalize("NFKD", text)
@@ -177,6 +269,11 @@ _STEM = _stemmer()
 def stem(word: str) -> str:
     return _STEM(fold(word).strip("'-."))
 
+
+_ANTONYMS: dict[str, set[str]] = {}
+for _a, _b in _ANTONYM_PAIRS:
+    _ANTONYMS.setdefault(stem(_a), set()).add(stem(_b))
+    _ANTONYMS.setdefault(stem(_b), set()).add(stem(_a))
 
 _SYNONYMS: dict[str, set[str]] = {}
 for _a, _b in _SYNONYM_PAIRS:
@@ -338,6 +435,11 @@ def _quantities(doc: Any, start: int, end: int) -> list[Quantity]:
             continue
         numeric = tok.like_num or _ORDINAL_DIGITS.match(text) or _DECADE.match(text)
         value = _number_value(tok.text) if numeric else None
+        if value is None and any(ch.isdigit() for ch in text):
+            # "27:1", "A4", "1990–1993": each run of digits must be in the source
+            out.extend(Quantity(float(d), "") for d in re.findall(r"\d+", text))
+            i += 1
+            continue
         if value is None and text in _ORDINALS and tok.ent_type_ in ("ORDINAL", "DATE"):
             value = float(_ORDINALS[text])
         if value is None:
@@ -488,7 +590,7 @@ def facts_of(doc: Any, start: int = 0, end: int | None = None) -> Facts:
         low = fold(t.text)
         lemma = fold(t.lemma_)
         if low in HARD_WORDS or t.tag_ in ("JJS", "RBS"):
-            if not (t.tag_ in ("JJS", "RBS") and low in ("most", "least") and t.head.pos_ == "ADJ"):
+            if not (t.tag_ in ("JJS", "RBS") and low == "most" and t.head.pos_ == "ADJ"):
                 f.hard.append((stem(t.text), t.text))
         # a unit right after a number is checked with the number ("330 metres" = "330 m")
         unit = t.i > 0 and (doc[t.i - 1].like_num or _TIME.match(fold(doc[t.i - 1].text)))
@@ -726,6 +828,10 @@ def check_facts(claim: Facts, span: Facts) -> Verdict:
     content = [(s, w) for s, w in claim.content if fold(w) not in name_words]
     missing = []
     support = []
+    for s, w in [*content, *claim.hard]:
+        opposite = (_ANTONYMS.get(s, set()) | _ANTONYMS.get(stem(w), set())) & span.stems
+        if opposite and s not in span.stems and stem(w) not in span.stems:
+            return Verdict(False, f"the source says the opposite of '{w}'")
     for s, w in content:
         synonyms = _SYNONYMS.get(s, set()) | _SYNONYMS.get(stem(w), set())
         if s in span.stems or stem(w) in span.stems or synonyms & span.stems:
