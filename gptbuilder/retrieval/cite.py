@@ -349,6 +349,7 @@ def _resolve_strict(
             continue
         claim = _strip_quote_marks(body).strip()
         words = content_words(claim)
+        whole_quote = framed and body.lstrip()[:1] in '“"«„'
         if words and any(words <= earlier for earlier in said):
             continue  # says again what a sentence shown above says (small models repeat)
         order = sorted(
@@ -361,6 +362,11 @@ def _resolve_strict(
         )
         found = None
         why = "no passage of the documents states it"
+        if whole_quote:  # verbatim (checked above): the documents' own words
+            j = next((j for j in allowed if is_verbatim(claim, [hits[j].text])), None)
+            if j is not None:
+                found = (j, (0, len(hits[j].text), tuple(sorted(words))))
+                order = []
         for j in order:
             span, reason = check(claim, hits[j])
             if span is not None:

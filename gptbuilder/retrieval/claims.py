@@ -484,6 +484,8 @@ class Facts:
     stems: set[str] = field(default_factory=set)  # every word's stem (and lemma's stem)
     words: set[str] = field(default_factory=set)  # every folded word
     content: list[tuple[str, str]] = field(default_factory=list)  # (stem, surface)
+    loose: set[str] = field(default_factory=set)  # content stems of verbs and adverbs
+    has_verb: bool = False
     names: list[tuple[str, ...]] = field(default_factory=list)  # folded word tuples
     surfaces: dict[tuple[str, ...], str] = field(default_factory=dict)  # as written
     hard: list[tuple[str, str]] = field(default_factory=list)  # (stem, surface)
@@ -605,6 +607,10 @@ def facts_of(doc: Any, start: int = 0, end: int | None = None) -> Facts:
             and not unit
         ):
             f.content.append((stem(t.lemma_), t.text))
+            if t.pos_ in ("VERB", "ADV"):
+                f.loose.add(stem(t.lemma_))
+        if t.pos_ in ("VERB", "AUX"):
+            f.has_verb = True
     # names: named entities and proper nouns, as word tuples
     seen: set[int] = set()
     for ent in doc.ents:
@@ -713,7 +719,7 @@ def _quantity_found(q: Quantity, span: Facts) -> bool:
     if q.label:  # "title 28" needs "title 28", not a 28 of something else
         same = [s for s in same if s.label == q.label]
     if q.noun:  # "two conditions" needs two of the conditions, not two of something else
-        same = [s for s in same if s.noun in ("", q.noun)]
+        same = [s for s in same if s.noun == q.noun or (not s.noun and not s.unit)]
     if not same:
         return False
     if not q.unit:
@@ -838,8 +844,17 @@ def check_facts(claim: Facts, span: Facts) -> Verdict:
             support.append(w)
         else:
             missing.append(w)
+    # Other wording is allowed for how something is said (verbs, adverbs), not for what it is
+    # about: a noun or adjective the span lacks is a detail it does not state.
+    nouns = [m for m in missing if stem(m) not in claim.loose]
+    if nouns:
+        return Verdict(False, "the source does not say " + ", ".join(f"'{m}'" for m in nouns))
     if len(set(map(fold, missing))) > missing_allowance(len(content)):
         return Verdict(False, "the source does not say " + ", ".join(f"'{m}'" for m in missing))
+    if not claim.has_verb:
+        # "James Bryant Conant." as an answer asserts that it is the answer: nothing in the
+        # source can state that, so it is not shown (the quote above answers).
+        return Verdict(False, "not a sentence (no verb), so nothing to check")
     if len(content) + sum(len(n) for n in claim.names) + len(claim.quantities) < MIN_CLAIM_WORDS:
         return Verdict(False, "too short to be checked on its own")
     support += [" ".join(n) for n in claim.names]
