@@ -349,7 +349,8 @@ def _resolve_strict(
             continue
         claim = _strip_quote_marks(body).strip()
         words = content_words(claim)
-        whole_quote = framed and body.lstrip()[:1] in '“"«„'
+        # A verbatim quote of the documents, long enough to say something (not "electric motor")
+        whole_quote = framed and body.lstrip()[:1] in '“"«„' and len(claim.split()) >= 4
         if words and any(words <= earlier for earlier in said):
             continue  # says again what a sentence shown above says (small models repeat)
         order = sorted(
