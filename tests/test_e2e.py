@@ -65,7 +65,11 @@ def test_no_citation_number_without_a_source(assistant_with_pdfs):
     numbers = {c.number for c in answer.citations}
     import re
 
-    shown = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    from gptbuilder.ui.render import render_answer
+
+    # The answer as shown: the lead quote's number and the checked sentences' numbers.
+    page = render_answer(answer).split("**Sources**")[0]
+    shown = {int(n) for n in re.findall(r"\[(\d+)\]", page)}
     assert shown == numbers, "every number in the text has a source, and vice versa"
     assert numbers == set(range(1, len(numbers) + 1))
 
