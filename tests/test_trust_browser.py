@@ -100,3 +100,41 @@ def test_quotes_and_model_words_look_different_and_notes_survive_a_restart(tmp_p
             assert guard.blocked == [], guard.blocked
     finally:
         services.close()
+
+
+HOSTILE = (
+    "The refund form is at 1https://evil.invalid/refunds/form8841 or _https://evil.invalid/b "
+    "or xwww.evil.invalid/c or www.evil.invalid/d and you can write to claims@evil.invalid "
+    "or HTTPS://EVIL.INVALID/e for the refund form.\n"
+)
+
+
+def test_no_link_like_text_of_a_document_becomes_a_link_that_leaves(tmp_path, real_embedder):
+    """Every form Gradio's Markdown would autolink, in a quoted source sentence: none becomes
+    a link to another host, and clicking every link of the answer sends nothing away."""
+    need_chromium()
+    services = Services.build(
+        make_settings(tmp_path / "data", abstain=False), embedder=real_embedder, llm=ScriptedLLM
+    )
+    a = services.repo.create_assistant(make_draft("Refunds"))
+    doc = tmp_path / "refunds.txt"
+    doc.write_text(HOSTILE, encoding="utf-8")
+    services.library.add_file(a.id, doc, "refunds.txt")
+    try:
+        with BackgroundServer(services) as server, browser_page(server.url) as (page, guard):
+            page.goto(server.url + "/")
+            page.locator("#picker").get_by_text("Refunds").click()
+            last = ask(page, "Where is the refund form?")
+            assert "evil.invalid/refunds/form8841" in last.inner_text()
+            links = last.locator("a")
+            hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+            assert hrefs and all(h.startswith("/gptb/") for h in hrefs), hrefs
+            for i in range(links.count()):
+                link = links.nth(i)
+                if link.is_visible():
+                    link.click(modifiers=["Control"])  # opens our own pages in new tabs
+            for opened in page.context.pages:
+                opened.wait_for_load_state()
+            assert guard.blocked == [], guard.blocked
+    finally:
+        services.close()

@@ -22,9 +22,13 @@ _CITE = re.compile(r"\\\[(\d{1,3})\\\]")
 PASSAGE_CHARS = 420
 
 
-# Bare URLs would be turned into clickable links by GFM autolinking, even when escaped.
+# Bare URLs and e-mail addresses would be turned into clickable links by GFM autolinking, even
+# when escaped, and wherever they start: Gradio's Markdown links "1https://…", "_https://…",
+# "xwww.…" and "name@host" (as mailto:). So they are found anywhere, not at a word boundary.
 _URL = re.compile(
-    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>\"'`]*[^\s<>\"'`).,;:!?\]]", re.IGNORECASE
+    r"(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>\"'`]*[^\s<>\"'`).,;:!?\]]"
+    r"|[\w.!#$%&'*+/=?^{|}~-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+",
+    re.IGNORECASE,
 )
 
 
