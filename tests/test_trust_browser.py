@@ -37,6 +37,23 @@ class ScriptedLLM(ExtractiveFakeLLM):
         yield "The museum was founded in 1850 by the city of Norwich [1]."
 
 
+def build(data, embedder) -> Services:
+    return Services.build(make_settings(data, abstain=False), embedder=embedder, llm=ScriptedLLM)
+
+
+def with_document(services: Services, tmp_path, name: str, filename: str, text: str):
+    a = services.repo.create_assistant(make_draft(name))
+    doc = tmp_path / filename
+    doc.write_text(text, encoding="utf-8")
+    services.library.add_file(a.id, doc, filename)
+    return a
+
+
+def open_assistant(page, url: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(url + "/")
+    page.locator("#picker").get_by_text(name).click()
+
+
 def ask(page, question: str):  # type: ignore[no-untyped-def]
     page.get_by_role("tab", name="Chat").click()
     page.fill("#question textarea", question)
@@ -49,20 +66,11 @@ def ask(page, question: str):  # type: ignore[no-untyped-def]
 def test_quotes_and_model_words_look_different_and_notes_survive_a_restart(tmp_path, real_embedder):
     need_chromium()
     data = tmp_path / "data"
-
-    def build() -> Services:
-        settings = make_settings(data, abstain=False)
-        return Services.build(settings, embedder=real_embedder, llm=ScriptedLLM)
-
-    services = build()
-    a = services.repo.create_assistant(make_draft("Museum"))
-    doc = tmp_path / "museum.txt"
-    doc.write_text(DOC, encoding="utf-8")
-    services.library.add_file(a.id, doc, "museum.txt")
+    services = build(data, real_embedder)
+    with_document(services, tmp_path, "Museum", "museum.txt", DOC)
     try:
         with BackgroundServer(services) as server, browser_page(server.url) as (page, guard):
-            page.goto(server.url + "/")
-            page.locator("#picker").get_by_text("Museum").click()
+            open_assistant(page, server.url, "Museum")
             last = ask(page, QUESTION)
             quote = last.locator("blockquote").first
             assert "opens at 10 a.m." in quote.inner_text()
@@ -86,11 +94,10 @@ def test_quotes_and_model_words_look_different_and_notes_survive_a_restart(tmp_p
     finally:
         services.close()
 
-    services = build()  # the app started again on the same data folder
+    services = build(data, real_embedder)  # the app started again on the same data folder
     try:
         with BackgroundServer(services) as server, browser_page(server.url) as (page, guard):
-            page.goto(server.url + "/")
-            page.locator("#picker").get_by_text("Museum").click()
+            open_assistant(page, server.url, "Museum")
             page.get_by_role("tab", name="Chat").click()
             last = page.locator("#chatbot .message").last
             last.get_by_text("Sources", exact=True).wait_for()
@@ -113,17 +120,11 @@ def test_no_link_like_text_of_a_document_becomes_a_link_that_leaves(tmp_path, re
     """Every form Gradio's Markdown would autolink, in a quoted source sentence: none becomes
     a link to another host, and clicking every link of the answer sends nothing away."""
     need_chromium()
-    services = Services.build(
-        make_settings(tmp_path / "data", abstain=False), embedder=real_embedder, llm=ScriptedLLM
-    )
-    a = services.repo.create_assistant(make_draft("Refunds"))
-    doc = tmp_path / "refunds.txt"
-    doc.write_text(HOSTILE, encoding="utf-8")
-    services.library.add_file(a.id, doc, "refunds.txt")
+    services = build(tmp_path / "data", real_embedder)
+    with_document(services, tmp_path, "Refunds", "refunds.txt", HOSTILE)
     try:
         with BackgroundServer(services) as server, browser_page(server.url) as (page, guard):
-            page.goto(server.url + "/")
-            page.locator("#picker").get_by_text("Refunds").click()
+            open_assistant(page, server.url, "Refunds")
             last = ask(page, "Where is the refund form?")
             assert "evil.invalid/refunds/form8841" in last.inner_text()
             links = last.locator("a")

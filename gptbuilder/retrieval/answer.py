@@ -40,6 +40,7 @@ from gptbuilder.retrieval.evidence import (
     best_quote,
     candidates,
 )
+from gptbuilder.retrieval.flagged_match import best_excluded
 from gptbuilder.retrieval.hybrid import Fusion, HybridRetriever
 from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
@@ -128,7 +129,13 @@ class AnswerEngine:
     ) -> Iterator[Partial]:
         hits = self.retrieve(assistant.id, question, max(self._top_k, CANDIDATES))[: self._top_k]
         judged = self.judge(assistant.id, question, hits) if hits else None
-        flagged = self._flagged_best(assistant.id, question, hits, judged)
+        flagged = best_excluded(
+            self._repo.excluded_passages(assistant.id),
+            lambda: self._embedder.embed([question])[0],
+            hits,
+            judged,
+            lambda cands: self.judge(assistant.id, question, cands),
+        )
         if flagged is not None:
             log.info(
                 "assistant %d: the best match for the question is an excluded passage (%s p. %d)",
@@ -142,30 +149,6 @@ class AnswerEngine:
                 answer = replace(step.answer, flagged_best=best, flagged_quote=quote)
                 step = replace(step, answer=answer)
             yield step
-
-    def _flagged_best(
-        self, assistant_id: int, question: str, hits: Sequence[Hit], judged: Assessment | None
-    ) -> tuple[Hit, tuple[int, int]] | None:
-        """An excluded (flagged) passage that matches the question better than what was
-        found, judged by the same sentence scores, with its best sentence: the user is told,
-        not silently steered."""
-        excluded = self._repo.excluded_passages(assistant_id)
-        if not excluded:
-            return None
-        q = self._embedder.embed([question])[0]
-        scored = sorted(
-            ((float(vec @ q), hit) for hit, vec in excluded if vec.shape == q.shape),
-            key=lambda t: -t[0],
-        )[:3]
-        best_found = max((h.dense_score or 0.0 for h in hits), default=0.0)
-        cands = [replace(h, dense_score=cos, score=cos) for cos, h in scored if cos > best_found]
-        if not cands:
-            return None
-        theirs = self.judge(assistant_id, question, cands[:1])
-        ours = judged.evidence[0].score if judged and judged.evidence else 0.0
-        if theirs.evidence and theirs.evidence[0].score > ours:
-            return cands[0], (theirs.evidence[0].start, theirs.evidence[0].end)
-        return None
 
     def _stream(
         self,

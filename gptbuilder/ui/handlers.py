@@ -21,13 +21,15 @@ from gptbuilder.services import Services
 from gptbuilder.types import Assistant, ChatMessage
 from gptbuilder.ui import flagged
 from gptbuilder.ui.render import (
-    answer_text_for_history,
-    citations_to_json,
     documents_table,
     escape_untrusted,
     notice,
     render_answer,
     render_answer_text,
+)
+from gptbuilder.ui.saved import (
+    answer_text_for_history,
+    citations_to_json,
     render_stored_answer,
 )
 from gptbuilder.ui.sharing import Sharing
