@@ -1,5 +1,7 @@
 """In real headless Chromium: a document carrying a Markdown-image exfiltration payload is
-uploaded and asked about, and the page never contacts any host but the app.
+uploaded and asked about, and the page never contacts any host but the app. The image is
+stripped from the passage at loading (its description stays; the passage is kept, not
+flagged), so the payload can only reach the page through a model that writes it itself.
 
 Every request the page makes is routed: the app's own origin passes, anything else is aborted
 and recorded. Two models: the extractive fake (which quotes the document, payload included) and
@@ -96,7 +98,6 @@ def run_journey(sync_api, url: str, doc: Path, answered: Callable[[], bool]) -> 
             page.get_by_role("tab", name="Knowledge").click()
             page.locator("#upload input[type=file]").set_input_files(str(doc))
             expect(page.locator("#upload-report")).to_contain_text("added", timeout=90_000)
-            expect(page.locator("#flags")).to_contain_text("remote image")
             report = page.locator("#upload-report").inner_text()
 
             page.get_by_role("tab", name="Chat").click()
@@ -105,7 +106,7 @@ def run_journey(sync_api, url: str, doc: Path, answered: Callable[[], bool]) -> 
             deadline = time.monotonic() + 90
             while not answered() and time.monotonic() < deadline:
                 time.sleep(0.2)
-            expect(page.locator("#chatbot")).to_contain_text("exfil.invalid/leak")
+            expect(page.locator("#chatbot")).to_contain_text("12 percent")
             time.sleep(1)  # let the last streamed update settle
             chat = page.locator("#chatbot")
             result = {
@@ -127,8 +128,6 @@ def test_exfiltration_image_never_leaves_the_page(chromium, tmp_path, llm):
     doc = tmp_path / "report.md"
     doc.write_text(DOCUMENT, encoding="utf-8")
     # abstain=False: the model is always asked, so its own words reach the page.
-    # The worst case: the owner keeps the flagged passage as data (by default it is left out
-    # of answers), so the payload reaches the model and the page; rendering and CSP must hold.
     settings = make_settings(tmp_path / "data", abstain=False, exclude_flagged=False)
     services = Services.build(settings, embedder=HashingEmbedder(), llm=llm, new_index=NumpyIndex)
 
@@ -148,10 +147,10 @@ def test_exfiltration_image_never_leaves_the_page(chromium, tmp_path, llm):
     assert "img-src 'self' data: blob:" in seen["csp"] and "connect-src 'self'" in seen["csp"]
     assert not [s for s in seen["images"] if "exfil.invalid" in s]
     assert not [h for h in seen["links"] if "exfil.invalid" in h]
-    assert "like instructions to an AI" in seen["report"]
-    # The payload reached the chat as visible text, not as an image.
-    assert "exfil.invalid/leak" in seen["chat_text"]
-    if llm is PayloadLLM:
-        assert PAYLOAD in stored, "the model's answer really carried the image markdown"
+    # An image is not an instruction: nothing was flagged, the passage is in the answer.
+    assert "like instructions to an AI" not in seen["report"]
+    assert "Revenue grew 12 percent" in seen["chat_text"]
+    if llm is ExtractiveFakeLLM:  # the document's own text reached the chat without its image
+        assert "exfil.invalid" not in seen["chat_text"] and "exfil.invalid" not in stored
     csp_errors = [c for c in seen["console"] if "Content Security Policy" in c]
     assert csp_errors == [], csp_errors

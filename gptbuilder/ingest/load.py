@@ -32,6 +32,7 @@ from typing import Any
 
 from gptbuilder.errors import Cancelled, IngestError
 from gptbuilder.ingest import sniff
+from gptbuilder.ingest.images import strip_image_pages
 from gptbuilder.ingest.pdf import PdfFile, PdfPart, assemble, page_count, read_pages, read_pdf
 from gptbuilder.ingest.text import Loaded, normalize_text, ranges, read_text
 from gptbuilder.ingest.webpage import read_html
@@ -75,13 +76,16 @@ def load_file(path: Path, filename: str, limits: LoadLimits = DEFAULT_LIMITS) ->
         loaded = read_html(path, filename)
     else:
         loaded = read_text(path, filename, media_type)
-    return _finished(loaded, warning)
+    return _finished(loaded, warning, filename)
 
 
-def _finished(loaded: Loaded, sniff_warning: str | None) -> Loaded:
+def _finished(loaded: Loaded, sniff_warning: str | None, filename: str = "") -> Loaded:
     if sniff_warning:
         loaded = replace(loaded, warnings=[sniff_warning, *loaded.warnings])
-    return strip_invisible_pages(loaded)
+    # Images first (invisible-character positions refer to the final text); again after, for
+    # markup that invisible characters had split (rare: those positions may then shift a little).
+    loaded = strip_invisible_pages(strip_image_pages(loaded, filename))
+    return strip_image_pages(loaded, filename) if loaded.invisible else loaded
 
 
 def strip_invisible_pages(loaded: Loaded) -> Loaded:
@@ -190,7 +194,7 @@ def load_file_isolated(
             log.info("reading %s (%d pages) in %d parts", filename, count, len(shares))
             parts = run([(_read_part, (path, filename, limits, r)) for r in shares])
             loaded = assemble(filename, count, parts, limits.ocr, limits.keep_hidden_text)
-            return _finished(loaded, warning)
+            return _finished(loaded, warning, filename)
     [loaded] = run([(load_file, (path, filename, limits))])
     return loaded  # type: ignore[no-any-return]
 

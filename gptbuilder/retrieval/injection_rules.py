@@ -70,7 +70,7 @@ _OVERRIDE = _rx(
      |\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+|anything\s+)?(?:of\s+)?(?:the\s+)?
         (?:above|previous|prior|preceding|foregoing|everything\s+(?:above|before|else)
         |what\s+(?:you\s+(?:were|have\s+been)\s+told|was\s+said)|you\s+(?:were|have\s+been)\s+told)
-        \b(?!\s+(?:table|figure|section|chapter|equation|example|page))"""
+        \b{_NP_END}"""
 )
 _NEW_ORDERS = _rx(
     r"""\b(?:new|updated|revised|real|actual|true|secret|hidden|additional|important|urgent|override)
@@ -89,7 +89,11 @@ _NEW_ORDERS = _rx(
      |\b(?:pretend|imagine)\s+(?:that\s+)?you\s+are\b
      |\b(?:act|behave|respond|answer|roleplay|role-play)\s+as\s+(?:if\s+you\s+were\s+)?(?:an?|the)
         \s+(?:[\w-]+\s+){0,3}?(?:AI|assistant|bot|chatbot|hacker|pirate|DAN|character|persona)\b
-     |\b(?:developer|debug|god|jailbreak|DAN|unrestricted)\s+mode\b|\bjailbreak"""
+     |\b(?:enter|enable|activate|switch\s+(?:on|to)|(?:are|now)\s+in|into)\s+(?:the\s+)?
+        (?:developer|debug|god|jailbreak|DAN|unrestricted)\s+mode\b
+     |\b(?:developer|debug|god|jailbreak|DAN|unrestricted)\s+mode\s+(?:is\s+)?(?:enabled|activated
+        |on)\b
+     |\b(?:jailbreak|DAN|unrestricted)\s+mode\b|\bjailbreak"""
 )
 _ADDRESS_AI = _rx(
     r"""\b(?:attention|note|message|instructions?|reminder|hey|hello|dear|hi|P\.?S\.?|important)
@@ -209,28 +213,20 @@ STRONG_ROLES = {"system", "assistant", "ai", "gpt", "chatgpt"}
 # -- URLs the model is asked to visit, render or fill ----------------------------------------------
 
 _URL = r"(?:https?://|//|www\.)[^\s)\]>\"']+"
-_REMOTE_IMAGE = _rx(rf"!\[[^\]\n]{{0,200}}\]\(\s*<?\s*{_URL}")
-_HTML_FETCH = _rx(
-    r"<\s*(?:img|iframe|script|link|object|embed|video|audio|source|frame|image)\b[^>]{0,300}?"
-    r"\b(?:src|href|data|srcset|poster)\s*=\s*[\"']?\s*(?:https?:)?//"
-)
 _URL_ORDER = _rx(
     rf"""\b(?:append|add|attach|include|insert|put|place|encode|embed|concatenate|substitute
         |replace|fill\s+in)\b{_S}{{0,80}}?\b(?:to|in|into|onto|at\s+the\s+end\s+of|inside)\s+
         (?:the|this|that|a|an|each|every|following)\s+(?:image\s+|tracking\s+)?(?:url|link|address
-        |uri|query(?:\s+string)?|parameter)s?\b
+        |uri|query(?:\s+string)?|parameter)s?\b(?!\s+(?:types?|class(?:es)?|modules?|objects?
+        |fields?|parsers?|builders?|methods?|validators?|helpers?|handlers?)\b)
      |\b(?:render|display|show|output|print|include|embed|insert|load|fetch|return)\b{_S}{{0,40}}?
         \b(?:image|picture|pixel|markdown\s+image|img\s+tag|markdown\s+link)\b{_S}{{0,80}}?
         (?:https?://|www\.)
-     |\b(?:visit|open|fetch|load|request|call|ping|navigate\s+to|go\s+to|browse\s+to|click)\b
-        {_S}{{0,40}}?(?:https?://|www\.)[^\s]*[?&][\w.-]+=
+     |\b(?:include|add|append|insert|put|place|embed|show|display|render)\b{_S}{{0,60}}?
+        (?:https?://|www\.)[^\s]+{_S}{{0,40}}?\b(?:in|into|to|at\s+the\s+end\s+of)\s+
+        (?:the|your|every|each|any)\s+(?:summary|answer|response|reply|output|message|text)s?\b
      |\b(?:conversation|chat\s+history|previous\s+messages|user'?s?\s+(?:data|question|message
         |email|name|password|details|input))\b{_S}{{0,60}}?\b(?:url|link|query|parameter)\b"""
-)
-# An address with an empty slot for data: {data}, [SECRET], <user_message>, $VAR, %s ...
-_URL_SLOT = _rx(
-    r"(?:https?://|www\.)[^\s]*?(?:\{[^}\s]{1,40}\}|\[[A-Z_ ]{2,40}\]|<[A-Za-z_ ]{2,40}>"
-    r"|\$[A-Z_]{2,}|%s\b|\bX{3,}\b)"
 )
 
 # -- encoded payloads --------------------------------------------------------------------------
@@ -397,22 +393,9 @@ RULES = (
     ),
     Rule(
         EXFILTRATION,
-        _REMOTE_IMAGE,
-        "A remote image: shown in a browser it would contact that address, which can leak data.",
-        ("![",),
-    ),
-    Rule(EXFILTRATION, _HTML_FETCH, "HTML that loads something from another address.", ("<",)),
-    Rule(
-        EXFILTRATION,
         _URL_ORDER,
         "Asks the AI to visit, show or fill in a web address.",
         ("url", "link", "address", "uri", "query", "parameter", "http", "www."),
-    ),
-    Rule(
-        EXFILTRATION,
-        _URL_SLOT,
-        "A web address with a blank to fill in with data.",
-        ("http", "www."),
     ),
     Rule(
         ENCODED,
