@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint clean-venv system-deps llama-wheel
+.PHONY: setup run test test-fast screenshots lint clean-venv system-deps llama-wheel
 
 setup: $(STAMP)
 
@@ -46,8 +46,18 @@ run: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The tests that need no real model, browser or server process (under 2 minutes).
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+# Refresh the README's screenshots (the browser tests write them to a temporary folder).
+screenshots: setup
+	GPTB_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -m browser $(PYTEST_ARGS)
+
 lint: setup
-	$(PY) -m ruff check gptbuilder tests app.py
+	$(PY) -m ruff check gptbuilder tests bench app.py
+	$(PY) -m ruff format --check gptbuilder tests bench app.py
+	$(PY) -m mypy
 
 clean-venv:
 	rm -rf $(VENV)

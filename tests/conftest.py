@@ -15,6 +15,26 @@ from gptbuilder.services import Services, build_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The developer's GPTB_* settings (GPTB_TOP_K=7 exported in a shell, say) must not change what
+# the tests see: only the tests' own variables are kept. Settings read os.environ when they are
+# made, so clearing it here, before any test runs, covers every Settings() of the session.
+TEST_VARIABLES = {"GPTB_TEST_DATA", "GPTB_FUZZ_SCALE", "GPTB_SCREENSHOTS"}
+for _name in [n for n in os.environ if n.startswith("GPTB_") and n not in TEST_VARIABLES]:
+    del os.environ[_name]
+
+# Markers from what a test uses, so that `make test-fast` (-m "not slow and not browser")
+# cannot miss one: the real models make a test slow, Chromium makes it a browser test.
+REAL_MODEL_FIXTURES = {"real_embedder", "real_llm", "real_services", "torch_embedder"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+        module = getattr(item, "module", None)
+        if module is not None and "browser" in module.__name__:
+            item.add_marker(pytest.mark.browser)
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

@@ -2,7 +2,8 @@
 
 The app runs with the real embedding model, real FAISS, the bundled SmolLM2 and a real SQLite
 file in a temporary data folder. Every request of the page is checked: nothing may go to any
-host but the app. Screenshots of the main screens go to docs/screenshots/ (shown in the README).
+host but the app. Screenshots of the main screens go to a temporary folder
+(`make screenshots` writes them to docs/screenshots/, shown in the README).
 """
 
 from __future__ import annotations

@@ -107,7 +107,9 @@ def run_journey(sync_api, url: str, doc: Path, answered: Callable[[], bool]) -> 
             while not answered() and time.monotonic() < deadline:
                 time.sleep(0.2)
             expect(page.locator("#chatbot")).to_contain_text("12 percent")
-            time.sleep(1)  # let the last streamed update settle
+            # The answer is final when its sources are shown under it.
+            last = page.locator("#chatbot .message").last
+            last.get_by_text("Sources", exact=True).wait_for(timeout=90_000)
             chat = page.locator("#chatbot")
             result = {
                 "csp": csp,

@@ -79,8 +79,9 @@ class LlamaCppLLM:
                 stream=True,
             )
             for part in stream:
-                piece = part["choices"][0]["delta"].get("content")  # type: ignore[index]
-                if piece:
+                delta = part["choices"][0]["delta"]  # type: ignore[index]
+                piece = delta.get("content") if isinstance(delta, dict) else None
+                if isinstance(piece, str) and piece:
                     yield piece
 
 

@@ -80,11 +80,11 @@ class OnnxEmbedder:
         self.model_id = f"{model_name(model_dir)}+onnx-int8"
         log.info("embedding model %s loaded (dim %d)", self.model_id, self.dim)
 
-    def _probe_dim(self, session) -> int:  # type: ignore[no-untyped-def]
+    def _probe_dim(self, session) -> int:
         ids = np.ones((1, 2), dtype=np.int64)
         return int(session.run(None, {"input_ids": ids, "attention_mask": ids})[0].shape[1])
 
-    def _session(self, threads: int, copy: int = 0):  # type: ignore[no-untyped-def]
+    def _session(self, threads: int, copy: int = 0):
         """The session with ``threads`` threads; ``copy`` numbers sessions run side by side."""
         key = (threads, copy)
         with self._lock:

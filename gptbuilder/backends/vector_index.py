@@ -52,7 +52,7 @@ class FaissIndex:
         self._index = self._new_flat()
         self._trained_on = 0  # vectors the IVF clusters were trained on; 0 while exact
 
-    def _new_flat(self):  # type: ignore[no-untyped-def]
+    def _new_flat(self):
         import faiss
 
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
@@ -87,7 +87,7 @@ class FaissIndex:
         # The file does not record how many vectors trained the clusters; nlist ≈ √n says.
         self._trained_on = index.nlist**2 if isinstance(index, faiss.IndexIVF) else 0
         if self.approximate:
-            index.nprobe = ivf_shape(self._trained_on)[1]  # the current rule, not the saved one
+            index.nprobe = ivf_shape  # type: ignore[attr-defined]  # an IndexIVF here(self._trained_on)[1]  # the current rule, not the saved one
         self._resize()
         return self
 

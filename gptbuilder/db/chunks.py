@@ -157,7 +157,7 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
         return key, chunks, (np.vstack(vectors) if vectors else np.zeros((0, 0), np.float32))
 
     @staticmethod
-    def _chunks_of(document_ids: Iterable[int]):  # type: ignore[no-untyped-def]
+    def _chunks_of(document_ids: Iterable[int]):
         """Join condition: searchable (not excluded) chunks of the given documents; callers
         pick the columns. Every index is built from these, so none holds an excluded one."""
         return (
@@ -214,7 +214,8 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
             )
             rows = list(s.execute(q))
         return [
-            (_hit(*row, 0.0), np.frombuffer(row[0].embedding, dtype=np.float32)) for row in rows
+            (_hit(row[0], row[1], row[2], row[3], 0.0), np.frombuffer(row[0].embedding, np.float32))
+            for row in rows
         ]
 
     def delete_unused_blobs(self) -> list[str]:
@@ -230,7 +231,7 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
             return shas
 
 
-def _with_documents():  # type: ignore[no-untyped-def]
+def _with_documents():
     """Chunks with the id, name and upload time of the documents they belong to."""
     return select(ChunkRow, DocumentRow.id, DocumentRow.filename, DocumentRow.created_at).join(
         DocumentRow,

@@ -67,7 +67,8 @@ class ReembedQueries:
                 s.flush()
                 moved = {r.id: c.id for r, c in zip(rows, copies, strict=True)}
                 for flag in s.scalars(select(FlagRow).where(FlagRow.chunk_id.in_(list(moved)))):
-                    flag.chunk_id = moved[flag.chunk_id]
+                    if flag.chunk_id is not None:
+                        flag.chunk_id = moved[flag.chunk_id]
             s.execute(
                 update(DocumentRow)
                 .where(DocumentRow.blob_sha == sha256, DocumentRow.chunking_key == old_key)

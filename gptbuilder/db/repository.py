@@ -36,7 +36,7 @@ from gptbuilder.types import (
 log = logging.getLogger(__name__)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -209,7 +209,7 @@ class Repository(ChunkQueries, ReembedQueries):
 
     # -- documents -----------------------------------------------------------------------------
 
-    def _documents(self, s: Session, where) -> list[Document]:  # type: ignore[no-untyped-def]
+    def _documents(self, s: Session, where) -> list[Document]:
         chunk_count = (
             select(func.count(ChunkRow.id))
             .where(

@@ -165,6 +165,7 @@ def _reader_context() -> BaseContext:
     global _context
     with _context_lock:
         if _context is None:
+            ctx: BaseContext
             try:
                 ctx = multiprocessing.get_context("forkserver")
                 ctx.set_forkserver_preload([__name__, *READER_LIBRARIES])
@@ -196,7 +197,7 @@ def load_file_isolated(
             loaded = assemble(filename, count, parts, limits.ocr, limits.keep_hidden_text)
             return _finished(loaded, warning, filename)
     [loaded] = run([(load_file, (path, filename, limits))])
-    return loaded  # type: ignore[no-any-return]
+    return loaded
 
 
 PARALLEL_MIN_BYTES = 256 * 1024  # smaller files are read by one child, no page count first

@@ -85,7 +85,7 @@ def ocr_pdf_pages(path: Path, numbers: list[int], languages: str = "eng") -> dic
     return out
 
 
-def _blank(page) -> bool:  # type: ignore[no-untyped-def]
+def _blank(page) -> bool:
     """Nothing is drawn on the PDFium page: no page objects and no annotations."""
     import pypdfium2.raw as raw
 

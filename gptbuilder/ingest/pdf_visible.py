@@ -44,7 +44,7 @@ def _form_copies(
         resources = original.get("/Resources")
         if inner.forms and resources is not None:
             resources = DictionaryObject(resources.get_object())
-            sub = DictionaryObject(resources["/XObject"].get_object())
+            sub = DictionaryObject(resources["/XObject"].get_object())  # type: ignore[call-overload]
             for inner_name, stand_in in _form_copies(sub, inner, keep, pdf):
                 sub[NameObject(inner_name)] = stand_in
             resources[NameObject("/XObject")] = sub
@@ -75,7 +75,7 @@ def _extract(page: Any, contents: Any, walk: Walk | None, keep: Keep = None) -> 
         contents = filtered
         if walk.forms:
             resources = DictionaryObject(_resources(page))
-            xobjects = DictionaryObject(resources["/XObject"].get_object())
+            xobjects = DictionaryObject(resources["/XObject"].get_object())  # type: ignore[call-overload]
             for name, stand_in in _form_copies(xobjects, walk, keep, page.pdf):
                 xobjects[NameObject(name)] = stand_in
             resources[NameObject("/XObject")] = xobjects

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 _IDS_FILE = "chunk_ids.npy"
 
 
-def tokenize(texts: Sequence[str], as_ids: bool = True):  # type: ignore[no-untyped-def]
+def tokenize(texts: Sequence[str], as_ids: bool = True):
     """Lower-cased words of 2+ characters, English stopwords removed, stemmed: a bm25s
     ``Tokenized`` (token ids and vocabulary), or lists of words when ``as_ids`` is False."""
     import bm25s

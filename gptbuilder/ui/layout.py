@@ -418,9 +418,9 @@ def build_app(services: Services) -> Any:
             [status, *flag_view],
         )
 
-        ask = {"fn": h.chat, "inputs": [current, question, chatbot], "outputs": [chatbot, question]}
-        send.click(**ask).then(**redraw)  # "last used" changed
-        question.submit(**ask).then(**redraw)
+        # "last used" changed: the gallery is redrawn after every question
+        send.click(h.chat, [current, question, chatbot], [chatbot, question]).then(**redraw)
+        question.submit(h.chat, [current, question, chatbot], [chatbot, question]).then(**redraw)
         for btn in starters:
             btn.click(h.chat, [current, btn, chatbot], [chatbot, question]).then(**redraw)
         clear.click(h.clear_chat, [current], [chatbot])
