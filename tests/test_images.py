@@ -58,7 +58,7 @@ def test_a_readme_with_badges_and_images_is_kept_whole_and_not_flagged(tmp_path:
     text = "\n".join(p.text for p in loaded.pages)
     assert "fastwidget draws widgets quickly" in text
     assert "the architecture" in text and "fastwidget logo" in text
-    assert "arch.png" not in text and "badge.svg" not in text and "logo.png\"" not in text
+    assert "arch.png" not in text and "badge.svg" not in text and 'logo.png"' not in text
     chunks = chunk_pages(loaded.pages, 800, 120)
     assert flag_passages(chunks, loaded.hidden, loaded.invisible) == []
 
