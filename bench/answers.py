@@ -333,6 +333,7 @@ def run(services: Services, assistant_id: int, sample: list[Question]) -> dict:
                 "answerable": bool(q.answers),
                 "abstained": answer.abstained,
                 "extractive": answer.extractive,
+                "conflict": bool(answer.conflict),  # "the sources disagree" (a false alarm here)
                 "confidence": answer.confidence,
                 "answer_hit": bool(q.answers)
                 and not answer.abstained
@@ -405,6 +406,9 @@ def run(services: Services, assistant_id: int, sample: list[Question]) -> dict:
             [r["model_has_gold"] for r in ans if not r["abstained"] and r["model_shown"]]
         ),
         "lead_quote_with_gold": _share([r["quote_has_gold"] for r in ans if not r["abstained"]]),
+        # One assistant, one article a document, no contradictions: every "the sources
+        # disagree" is a false alarm.
+        "conflict_shown": _share([r["conflict"] for r in rows]),
         "rows": rows,
     }
 

@@ -163,6 +163,15 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class ConflictSide:
+    """One side of a disagreement between the documents: citation ``number`` (its quote is
+    the sentence stating it) gives ``value`` as the answer."""
+
+    number: int
+    value: str  # the answer this source gives, as written there
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str  # with [n] markers renumbered to match ``citations``
     citations: tuple[Citation, ...]
@@ -182,6 +191,9 @@ class Answer:
     style: str = "quote_first"  # the assistant's answer style when it was given
     flagged_best: Hit | None = None  # an excluded (flagged) passage that matched best
     flagged_quote: tuple[int, int] | None = None  # its sentence closest to the question
+    # The documents disagree on the answer (different names, dates or numbers for what the
+    # question asks): each side, cited; no side is given as the answer.
+    conflict: tuple[ConflictSide, ...] = ()
 
 
 @dataclass(frozen=True)

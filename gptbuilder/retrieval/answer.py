@@ -29,6 +29,7 @@ from gptbuilder.retrieval.cite import (
     split_sentences,
 )
 from gptbuilder.retrieval.claims import analyzer, check_in_passage
+from gptbuilder.retrieval.conflicts import find_conflict, other_documents
 from gptbuilder.retrieval.evidence import (
     Assessment,
     Candidates,
@@ -39,6 +40,7 @@ from gptbuilder.retrieval.evidence import (
     assess,
     best_quote,
     candidates,
+    is_question,
 )
 from gptbuilder.retrieval.flagged_match import best_excluded
 from gptbuilder.retrieval.hybrid import Fusion, HybridRetriever
@@ -46,7 +48,7 @@ from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.retrieval.prompt import PromptGuard, build_messages
 from gptbuilder.retrieval.sanitize import DATAMARK, FENCE_LIKE
-from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, Hit
+from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, ConflictSide, Hit
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ QUOTE_FIRST = "quote_first"  # the documents' best sentence, then the model's ch
 QUOTES_ONLY = "quotes_only"  # the documents' best sentence only: no model prose at all
 ANSWER_STYLES = (QUOTE_FIRST, QUOTES_ONLY)
 SHORT_LEAD = 120  # characters: a best sentence shorter than this is quoted with the next one
+OTHER_DOCUMENTS = 3  # retrieved documents beyond the top passages' that may contradict them
+CONFLICT_LEAD = "The sources disagree"
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,8 @@ class AnswerEngine:
     def stream(
         self, assistant: Assistant, question: str, history: Sequence[ChatMessage]
     ) -> Iterator[Partial]:
-        hits = self.retrieve(assistant.id, question, max(self._top_k, CANDIDATES))[: self._top_k]
+        retrieved = self.retrieve(assistant.id, question, max(self._top_k, CANDIDATES))
+        hits = retrieved[: self._top_k]
         judged = self.judge(assistant.id, question, hits) if hits else None
         flagged = best_excluded(
             self._repo.excluded_passages(assistant.id),
@@ -143,7 +148,7 @@ class AnswerEngine:
                 flagged[0].filename,
                 flagged[0].page,
             )
-        for step in self._stream(assistant, question, history, hits, judged):
+        for step in self._stream(assistant, question, history, retrieved, hits, judged):
             if step.answer is not None and flagged is not None:
                 best, quote = flagged
                 answer = replace(step.answer, flagged_best=best, flagged_quote=quote)
@@ -155,9 +160,22 @@ class AnswerEngine:
         assistant: Assistant,
         question: str,
         history: Sequence[ChatMessage],
+        retrieved: list[Hit],
         hits: list[Hit],
         judged: Assessment | None,
     ) -> Iterator[Partial]:
+        style = assistant.answer_style
+        disagreement = self.conflict(assistant.id, question, retrieved, hits, judged)
+        if disagreement is not None:
+            # Decided before anything is shown, and before the judgement of whether the top
+            # passages answer (they may all come from the one document that contradicts the
+            # others): no side is quoted as the answer, and the model (which would pick one)
+            # is not asked.
+            confidence = judged.confidence if judged else None
+            yield Partial(
+                disagreement.text, replace(disagreement, style=style, confidence=confidence)
+            )
+            return
         if judged is not None and self._abstain and not judged.answerable:
             log.info(
                 "assistant %d: no answer in the documents (confidence %.2f)",
@@ -186,7 +204,6 @@ class AnswerEngine:
             return
 
         lead = self._lead(hits, judged)
-        style = assistant.answer_style
         if lead is not None and style == QUOTES_ONLY:
             # The owner wants the documents' words only: the model is not asked at all.
             answer = self._with_quotes(
@@ -250,6 +267,63 @@ class AnswerEngine:
         if judged is not None:
             answer = replace(answer, confidence=judged.confidence)
         yield Partial(answer.text, replace(answer, style=style))
+
+    def conflict(
+        self,
+        assistant_id: int,
+        question: str,
+        retrieved: Sequence[Hit],
+        hits: Sequence[Hit],
+        judged: Assessment | None,
+    ) -> Answer | None:
+        """An answer saying the sources disagree, each side cited to the sentence stating its
+        value, when the best sentences of the top passages, and of the best passage of each
+        other retrieved document, give different answers (``conflicts.find_conflict``)."""
+        if not self.strict or judged is None or not judged.evidence:
+            return None
+        pool = list(hits)
+        evidence = list(judged.evidence)
+        extras = other_documents(retrieved[len(hits) :], hits, OTHER_DOCUMENTS)
+        if extras:
+            theirs = assess(
+                question, extras, self._sentences, self._term_stats(assistant_id), len(extras)
+            )
+            evidence += [replace(e, hit_index=e.hit_index + len(pool)) for e in theirs.evidence]
+            evidence.sort(key=lambda e: -e.score)
+            pool += extras
+        sides = find_conflict(question, pool, evidence, self._nlp)
+        if not sides:
+            return None
+        if self._abstain and not judged.answerable:
+            # The top passages do not answer (they may all come from one planted document):
+            # a disagreement is shown instead of "not found" only if a side's own passage
+            # answers the question by the usual judgement.
+            side_hits = {pool[s.hit_index].chunk_id: pool[s.hit_index] for s in sides}
+            if not any(
+                self.judge(assistant_id, question, [h]).answerable for h in side_hits.values()
+            ):
+                return None
+        cits = tuple(
+            Citation(n, pool[s.hit_index], (s.start, s.end)) for n, s in enumerate(sides, 1)
+        )
+        said = "; ".join(
+            f"{c.hit.filename}, page {c.hit.page}, says {s.value.text} [{c.number}]"
+            for c, s in zip(cits, sides, strict=True)
+        )
+        log.info(
+            "assistant %d: the sources disagree on %r (%s)",
+            assistant_id,
+            question[:200],
+            ", ".join(s.value.text for s in sides),
+        )
+        return Answer(
+            f"{CONFLICT_LEAD}: {said}. Check which is right.",
+            cits,
+            tuple(pool),
+            conflict=tuple(
+                ConflictSide(c.number, s.value.text) for c, s in zip(cits, sides, strict=True)
+            ),
+        )
 
     def _check(
         self,
@@ -330,9 +404,15 @@ class AnswerEngine:
         if best.end - best.start < SHORT_LEAD:
             # "This is called LCIS." says little alone: the next sentence usually completes it.
             spans = self._sentences([hit])[0][0]
-            after = [b for a, b in spans if a >= best.end]
-            if after and after[0] - best.start <= 2 * SHORT_LEAD:
-                end = after[0]
+            after = [(a, b) for a, b in spans if a >= best.end]
+            # ... unless it is a question (a passage restating the one asked), which says
+            # nothing.
+            if (
+                after
+                and after[0][1] - best.start <= 2 * SHORT_LEAD
+                and not is_question(hit.text[after[0][0] : after[0][1]])
+            ):
+                end = after[0][1]
         return Citation(1, hit, (best.start, end))
 
     @staticmethod

@@ -273,6 +273,11 @@ def assess(
     c = candidates(question, hits, sentences, stats)
     spans, texts, q_terms = c.spans, c.texts, c.q_terms
     scores = c.features @ SENTENCE_WEIGHTS if texts else np.zeros(0)
+    # A question states nothing: a sentence asking one (PoisonedRAG's passages open with the
+    # question, word for word) is never quoted as the answer nor counted as evidence.
+    asks = np.array([is_question(t) for t in texts], dtype=bool)
+    scores = np.where(asks, scores - QUESTION_PENALTY, scores)
+    stated = c.features[~asks]
 
     order = np.argsort(-scores, kind="stable")
     evidence = tuple(
@@ -288,8 +293,8 @@ def assess(
     top_missing = [stats.idf(t) for t in set(q_terms) if t not in set(terms(best_passage))]
     margin = float(scores[order[0]] - scores[order[1]]) if len(order) > 1 else 0.0
     features = (
-        float(c.features[:, 0].max()) if texts else 0.0,
-        float(c.features[:, 1].max()) if texts else 0.0,
+        float(stated[:, 0].max()) if len(stated) else 0.0,
+        float(stated[:, 1].max()) if len(stated) else 0.0,
         float(c.hit_cov.max()),
         rarest_missing,
         float(c.hit_cos.max()),
@@ -307,6 +312,15 @@ def assess(
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b(?:[A-Z][\w'-]+|\d[\d,.]*)")
 _YEAR_OR_NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _CAPITALISED = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+")
+
+
+QUESTION_PENALTY = 1.0  # below any statement (scores are 0..1)
+_CLOSING = "\"'”’)]*_ "
+
+
+def is_question(sentence: str) -> bool:
+    """The sentence asks something ("Who led the troops?"): it states no answer."""
+    return sentence.rstrip().rstrip(_CLOSING).endswith("?")
 
 
 def _names_missing(question: str, passage: str) -> float:

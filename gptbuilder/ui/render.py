@@ -205,6 +205,28 @@ def render_lead(answer: Answer) -> str:
     )
 
 
+CONFLICT_LABEL = "⚠️ **The sources disagree.**"
+
+
+def render_conflict(answer: Answer) -> str:
+    """The documents give different answers: each side with its file, page and the sentence
+    that states its value (word for word, as a quote), none of them given as the answer."""
+    by_number = {c.number: c for c in answer.citations}
+    said = []
+    quotes = []
+    for side in answer.conflict:
+        c = by_number.get(side.number)
+        if c is None:
+            continue
+        where = f"{escape_untrusted(c.hit.filename)}, page {c.hit.page}"
+        link = f'[**[{c.number}]**]({passage_url(c.hit, c.quote)} "{where}")'
+        said.append(f"{where}, says “{escape_untrusted(one_line(side.value))}” {link}")
+        text = one_line(c.hit.text[c.quote[0] : c.quote[1]]) if c.quote else excerpt(c.hit.text)
+        quotes.append(f"> 📄 **{where}** · {link}  \n> “{escape_untrusted(text)}”")
+    lead = f"{CONFLICT_LABEL} They give different answers to this question: " + "; ".join(said)
+    return "\n\n".join([lead + ". Check which is right.", *quotes])
+
+
 def render_claims(answer: Answer, allowed_hosts: Sequence[str] = ()) -> str:
     """The model's checked sentences, plain (never styled as a quote), each with its marker."""
     by_number = {c.number: c for c in answer.citations}
@@ -279,12 +301,14 @@ def render_answer(answer: Answer, allowed_hosts: Sequence[str] = (), checking: b
         body = render_answer_text(answer.text, allowed_hosts)
         return body + _notes(answer) + render_closest(answer.sources, answer.closest_quotes)
     parts = []
+    if answer.conflict:
+        parts.append(render_conflict(answer))
     lead = render_lead(answer) if answer.lead else ""
     if lead:
         parts.append(lead)
     if answer.claims:
         parts.append(f"{MODEL_LABEL}\n\n{render_claims(answer, allowed_hosts)}")
-    elif not lead and answer.text:
+    elif not lead and answer.text and not answer.conflict:
         parts.append(render_answer_text(answer.text, allowed_hosts))
     if checking:
         parts.append("_The assistant is writing; each sentence is shown once it is checked…_")

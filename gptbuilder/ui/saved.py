@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from gptbuilder.types import Answer, Citation, Claim, Hit
+from gptbuilder.types import Answer, Citation, Claim, ConflictSide, Hit
 from gptbuilder.ui.render import (
     one_line,
     render_answer,
@@ -84,6 +84,7 @@ def _meta_json(a: Answer) -> dict:
         "flagged_best": _hit_json(a.flagged_best) if a.flagged_best else None,
         "flagged_quote": list(a.flagged_quote) if a.flagged_quote else None,
         "no_sources": not a.sources,
+        "conflict": [{"number": s.number, "value": s.value} for s in a.conflict],
     }
 
 
@@ -161,4 +162,7 @@ def _answer_from_json(content: str, citations: Sequence[dict], meta: dict) -> An
         style=meta.get("style", "quote_first"),
         flagged_best=_hit_from_json(meta["flagged_best"]) if meta.get("flagged_best") else None,
         flagged_quote=tuple(meta["flagged_quote"]) if meta.get("flagged_quote") else None,  # type: ignore[arg-type]
+        conflict=tuple(
+            ConflictSide(int(s["number"]), str(s["value"])) for s in meta.get("conflict", ())
+        ),
     )
