@@ -24,6 +24,7 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from gptbuilder.ingest.chunk import chunk_pages
@@ -38,11 +39,12 @@ CHUNK, OVERLAP = 800, 120  # the app's defaults
 POSITIONS = ("start", "middle", "end")
 
 
-def load_bipia(data: Path) -> dict:
+def load_bipia(data: Path, split: str = "train") -> dict:
+    """BIPIA's contexts and attacks of one split (``train``, or ``test`` where you have it)."""
     folder = data / "bipia"
 
     def contexts(name: str) -> list[dict]:
-        rows = [json.loads(line) for line in (folder / name / "train.jsonl").open()]
+        rows = [json.loads(line) for line in (folder / name / f"{split}.jsonl").open()]
         for r in rows:
             c = r["context"]
             r["context"] = "\n".join(c) if isinstance(c, list) else c
@@ -51,8 +53,8 @@ def load_bipia(data: Path) -> dict:
     return {
         "email": contexts("email"),
         "code": contexts("code"),
-        "text_attacks": json.loads((folder / "text_attack_train.json").read_text()),
-        "code_attacks": json.loads((folder / "code_attack_train.json").read_text()),
+        "text_attacks": json.loads((folder / f"text_attack_{split}.json").read_text()),
+        "code_attacks": json.loads((folder / f"code_attack_{split}.json").read_text()),
     }
 
 
@@ -73,10 +75,12 @@ def insert(context: str, attack: str, position: str) -> tuple[str, int, int]:
     return doc, start, start + len(attack)
 
 
-def detection(bipia: dict) -> dict:
-    """(a): recall on chunks holding an attack, by context kind, position and category."""
-    per: dict[str, Counter] = {}
-    benign = Counter()
+def detection(bipia: dict, learned: Callable[[list[str]], list[float]] | None = None) -> dict:
+    """(a): recall on chunks holding an attack, by context kind, position and category; with
+    ``learned`` (passage texts -> scores at or over 1.0 where flagged), also the learned
+    check's recall and that of both layers."""
+    rows: list[tuple[tuple[str, ...], bool, str]] = []  # (slices, rules flag, text)
+    benign: list[tuple[bool, str]] = []
     t0 = time.perf_counter()
     for kind, attacks in (("email", bipia["text_attacks"]), ("code", bipia["code_attacks"])):
         for category, texts in attacks.items():
@@ -88,23 +92,48 @@ def detection(bipia: dict) -> dict:
                             overlap = min(c.char_end, a1) - max(c.char_start, a0)
                             flagged = bool(scan(c.text))
                             if overlap >= min(40, a1 - a0):
-                                for key in (kind, f"{kind}/{position}", f"{kind}/{category}"):
-                                    per.setdefault(key, Counter())["chunks"] += 1
-                                    per[key]["flagged"] += flagged
+                                keys = (kind, f"{kind}/{position}", f"{kind}/{category}")
+                                rows.append((keys, flagged, c.text))
                             elif overlap <= 0:
-                                benign["chunks"] += 1
-                                benign["flagged"] += flagged
+                                benign.append((flagged, c.text))
         log.info("detection: %s contexts done (%.0f s)", kind, time.perf_counter() - t0)
+    learned_hits = [False] * len(rows)
+    benign_learned = [False] * len(benign)
+    if learned is not None:
+        texts = sorted({t for *_, t in rows} | {t for _, t in benign})
+        scores = dict(zip(texts, learned(texts), strict=True))
+        learned_hits = [scores[t] >= 1.0 for *_, t in rows]
+        benign_learned = [scores[t] >= 1.0 for _, t in benign]
+        log.info("detection: learned check done (%.0f s)", time.perf_counter() - t0)
+    per: dict[str, Counter] = {}
+    for (keys, flagged, _), hit in zip(rows, learned_hits, strict=True):
+        for key in keys:
+            per.setdefault(key, Counter())["chunks"] += 1
+            per[key]["flagged"] += flagged
+            per[key]["learned"] += hit
+            per[key]["both"] += flagged or hit
     total = per["email"] + per["code"]
-    return {
+    n_benign = max(len(benign), 1)
+    out = {
         "recall": total["flagged"] / total["chunks"],
         "injected_chunks": total["chunks"],
         "by": {
             k: {"recall": v["flagged"] / v["chunks"], "chunks": v["chunks"]} for k, v in per.items()
         },
-        "bipia_clean_chunks": benign["chunks"],
-        "bipia_clean_false_positive_rate": benign["flagged"] / max(benign["chunks"], 1),
+        "bipia_clean_chunks": len(benign),
+        "bipia_clean_false_positive_rate": sum(f for f, _ in benign) / n_benign,
     }
+    if learned is not None:
+        out["learned_recall"] = total["learned"] / total["chunks"]
+        out["both_recall"] = total["both"] / total["chunks"]
+        for k, v in per.items():
+            out["by"][k]["learned"] = v["learned"] / v["chunks"]
+            out["by"][k]["both"] = v["both"] / v["chunks"]
+        out["bipia_clean_learned_false_positive_rate"] = sum(benign_learned) / n_benign
+        out["bipia_clean_both_false_positive_rate"] = (
+            sum(f or h for (f, _), h in zip(benign, benign_learned, strict=True)) / n_benign
+        )
+    return out
 
 
 def benign_texts(data: Path) -> dict[str, list[tuple[str, list[Page], list]]]:
@@ -189,6 +218,14 @@ def false_positives(data: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument(
+        "--split",
+        default="train",
+        help="BIPIA split for (a): text_attack_NAME.json, code_attack_NAME.json, "
+        "email/NAME.jsonl, code/NAME.jsonl",
+    )
+    ap.add_argument("--skip-learned", action="store_true", help="rules only in (a), no (d)")
+    ap.add_argument("--target-fpr", type=float, default=0.005, help="for (d)'s thresholds")
     ap.add_argument("--n", type=int, default=120, help="canary attacks run through the model")
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--seed", type=int, default=7)
@@ -200,8 +237,29 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
     t0 = time.perf_counter()
-    bipia = load_bipia(args.data)
-    result: dict = {"detection": detection(bipia), "false_positives": false_positives(args.data)}
+    bipia = load_bipia(args.data, args.split)
+    scorer = None
+    if not args.skip_learned:
+        from bench.injection_train import Scorer, VectorCache, default_embedder
+
+        cache = VectorCache(default_embedder())
+        model = Scorer(cache)
+        threshold = model.model.threshold
+
+        def scorer(texts: list[str]) -> list[float]:
+            scores = [s / threshold for s in model(texts)]
+            cache.save()
+            return scores
+
+    result: dict = {
+        "split": args.split,
+        "detection": detection(bipia, scorer),
+        "false_positives": false_positives(args.data),
+    }
+    if not args.skip_learned:
+        from bench.injection_train import learned_report
+
+        result["learned"] = learned_report(args.data, args.target_fpr)
     if not args.skip_model:
         from bench.injection_model import attack_success
 
@@ -220,16 +278,32 @@ def report(r: dict, examples: bool = True) -> str:
     lines = [
         "# Injection benchmark",
         "",
-        "## (a) Detection recall on BIPIA (train), attacks at start / middle / end",
+        f"## (a) Detection recall on BIPIA ({r.get('split', 'train')}), attacks at start / "
+        "middle / end",
         "",
-        f"Injected chunks: {d['injected_chunks']}; recall **{d['recall']:.1%}**.",
+        f"Injected chunks: {d['injected_chunks']}; recall **{d['recall']:.1%}** (rules)"
+        + (
+            f", **{d['learned_recall']:.1%}** (learned check), **{d['both_recall']:.1%}** (both)."
+            if "learned_recall" in d
+            else "."
+        ),
         "",
-        "| slice | chunks | recall |",
-        "|---|---|---|",
-        *[f"| {k} | {v['chunks']} | {v['recall']:.1%} |" for k, v in sorted(d["by"].items())],
+        "| slice | chunks | rules | learned | both |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {k} | {v['chunks']} | {v['recall']:.1%} | {v.get('learned', float('nan')):.1%} "
+            f"| {v.get('both', float('nan')):.1%} |"
+            for k, v in sorted(d["by"].items())
+        ],
         "",
         f"Clean chunks of the same documents: {d['bipia_clean_chunks']}, flagged "
-        f"{d['bipia_clean_false_positive_rate']:.2%}.",
+        f"{d['bipia_clean_false_positive_rate']:.2%} (rules)"
+        + (
+            f", {d['bipia_clean_learned_false_positive_rate']:.2%} (learned), "
+            f"{d['bipia_clean_both_false_positive_rate']:.2%} (both)."
+            if "learned_recall" in d
+            else "."
+        ),
         "",
         "## (b) False positives on benign text",
         "",
@@ -255,12 +329,60 @@ def report(r: dict, examples: bool = True) -> str:
             f"- {h['doc']} p.{h['page']} ({h['reason']}): “{' '.join(h['text'].split())}”"
             for h in fp["pdf_hidden_text"]["examples"]
         ]
+    if "learned" in r:
+        lines += ["", *learned_lines(r["learned"])]
     if "attack_success" in r:
         from bench.injection_model import report_lines
 
         lines += ["", *report_lines(r["attack_success"])]
     lines += ["", f"Total time: {r['seconds']:.0f} s."]
     return "\n".join(lines) + "\n"
+
+
+def learned_lines(r: dict) -> list[str]:
+    lo = r["lofo"]
+    lines = [
+        "## (d) The learned check: leave one attack family out",
+        "",
+        "Each family: the classifier is trained without it, its threshold calibrated on held-out "
+        f"benign passages (target false-positive rate {r['target_fpr']:.1%} on every set), and "
+        "up to 40 of its attacks are inserted (start / middle / end) into held-out BIPIA "
+        "contexts; recall over the passages holding them.",
+        "",
+        "| family | passages | rules | classifier | both | threshold |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {f} | {v['passages']} | {v['rules']:.0%} | {v['classifier']:.0%} "
+            f"| {v['both']:.0%} | {lo['thresholds'][f]:.3f} |"
+            for f, v in lo["recall"].items()
+        ],
+        f"| **mean** | | {lo['mean_rules']:.1%} | {lo['mean_classifier']:.1%} "
+        f"| {lo['mean_both']:.1%} | |",
+        f"| **min** | | {lo['min_rules']:.0%} | {lo['min_classifier']:.0%} "
+        f"| {lo['min_both']:.0%} | |",
+        "",
+        f"False positives of the committed model (threshold {r['threshold']:.3f}) on the test "
+        "part of each benign set (documents never used in training or calibration):",
+        "",
+        "| benign set | passages | rules | classifier | both |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {k} | {v['passages']} | {v['rules']:.2%} | {v['classifier']:.2%} "
+            f"| {v['both']:.2%} |"
+            for k, v in r["fpr"].items()
+        ],
+        "",
+        "Added ingestion cost (no cache; embedding the passages themselves for comparison):",
+        "",
+        "| text | passages | units | embedded units | check ms/passage | embed ms/passage |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {k} | {v['passages']} | {v['units']} | {v['candidate_units']} "
+            f"| {v['check_ms_per_passage']:.1f} | {v['embed_ms_per_passage']:.1f} |"
+            for k, v in r["cost"].items()
+        ],
+    ]
+    return lines
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from gptbuilder.ingest.load import Loaded, LoadLimits, ReadAhead, load_file_isol
 from gptbuilder.ingest.sniff import MARKDOWN
 from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.injection import flag_passages
+from gptbuilder.retrieval.injection_model import Detector
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.types import ChunkDraft, Document
 
@@ -102,6 +103,7 @@ class Adding:
     _limits: LoadLimits
     _keywords: KeywordIndexStore | None
     _exclude_flagged: bool
+    _detector: Detector | None  # the learned injection check, beside the rules
     chunking_key: str
 
     def add_file(
@@ -313,7 +315,11 @@ class Adding:
         if loaded is not None:
             assert started.vectors is not None
             flags = flag_passages(
-                started.chunks, loaded.hidden, loaded.invisible, self._limits.keep_hidden_text
+                started.chunks,
+                loaded.hidden,
+                loaded.invisible,
+                self._limits.keep_hidden_text,
+                self._detector,
             )
             self._repo.save_parsed(
                 sha,

@@ -20,6 +20,7 @@ from gptbuilder.ingest.chunk import chunking_key, embedding_model_of, rekeyed
 from gptbuilder.ingest.load import LoadLimits, ReadAhead
 from gptbuilder.personas.definition import unique_name
 from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.retrieval.injection_model import Detector
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.types import Assistant, AssistantDraft, Document
 
@@ -41,6 +42,7 @@ class Library(Adding):
         limits: LoadLimits | None = None,
         keywords: KeywordIndexStore | None = None,
         exclude_flagged: bool = False,
+        detector: Detector | None = None,
     ) -> None:
         self._repo = repo
         self._files = files
@@ -53,6 +55,8 @@ class Library(Adding):
         self._keywords = keywords
         # Flagged passages start out excluded from answers (else kept, quoted as data).
         self._exclude_flagged = exclude_flagged
+        # The learned injection check (services builds it once); None: the rules alone.
+        self._detector = detector
         self.chunking_key = chunking_key(chunk_size, chunk_overlap, embedder.model_id)
 
     def refresh_keywords(self, assistant_id: int) -> None:

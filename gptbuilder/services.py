@@ -20,6 +20,7 @@ from gptbuilder.library import FileStore, Library
 from gptbuilder.retrieval.answer import AnswerEngine
 from gptbuilder.retrieval.hybrid import Fusion
 from gptbuilder.retrieval.index_store import IndexStore
+from gptbuilder.retrieval.injection_model import load_detector
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,9 @@ class Services:
             ),
             keywords=keywords,
             exclude_flagged=settings.exclude_flagged,
+            # The learned injection check, loaded once; None (with a warning) when its weights
+            # cannot be read or were trained for another embedding model: rules only.
+            detector=load_detector(embedder),
         )
         models = ModelRegistry(llm, settings.models_dir, settings.llm_context, settings.llm_threads)
         answers = AnswerEngine(

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from gptbuilder.retrieval.injection_rules import (
@@ -47,6 +49,11 @@ from gptbuilder.retrieval.injection_rules import (
 )
 from gptbuilder.retrieval.sanitize import InvisibleRun, notable, scan_form, strip_invisible
 from gptbuilder.types import ChunkDraft, FlagDraft, HiddenText
+
+if TYPE_CHECKING:
+    from gptbuilder.retrieval.injection_model import Detector
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ENCODED",
@@ -203,9 +210,12 @@ def flag_passages(
     hidden: Sequence[HiddenText] = (),
     invisible: Mapping[int, Sequence[InvisibleRun]] | None = None,
     hidden_kept: bool = False,
+    detector: Detector | None = None,
 ) -> list[FlagDraft]:
     """Flags for a file's passages, its invisible characters (removed at loading, mapped
-    back to the passages they were in) and its hidden text (in no passage)."""
+    back to the passages they were in) and its hidden text (in no passage). With a
+    ``detector`` (the learned check of ``injection_model``), passages the rules did not flag
+    as instructions are read by it too; if it fails, the rules' flags stand alone."""
     out: list[FlagDraft] = []
     for c in chunks:
         for f in scan(c.text):
@@ -214,6 +224,12 @@ def flag_passages(
         if runs:
             f = invisible_finding(runs)
             out.append(FlagDraft(c.page, f.kind, f.reason, f.evidence, c.ordinal))
+    if detector is not None:
+        done = {f.ordinal for f in out if f.kind == INSTRUCTION}
+        try:
+            out += detector.findings(chunks, skip=done)
+        except Exception as err:  # noqa: BLE001 - a failing extra check must not stop an upload
+            log.warning("the learned injection check failed (%r); rules only", err)
     for h in hidden:
         fate = "kept in the passages" if hidden_kept else "left out of the passages"
         reason = f"Text a reader cannot see ({h.reason}), {fate}."

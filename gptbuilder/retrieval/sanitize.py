@@ -162,18 +162,50 @@ def strip_invisible(text: str) -> tuple[str, list[InvisibleRun]]:
     return "".join(out), runs
 
 
-# Letters from other scripts that look like Latin ones, for the flagger's eyes only.
-_CONFUSABLES = str.maketrans(
-    "аеорсухіјѕԁɡһӏոѵԝАВЕКМНОРСТХІЈЅ",  # Cyrillic and Armenian look-alikes
-    "aeopcyxijsdghlnvwABEKMHOPCTXIJS",
-)
+# Letters from other scripts that look like Latin ones, for the flagger's eyes only: Cyrillic,
+# Armenian, Greek and a few Latin variants (NFKC already turns fullwidth and mathematical
+# letters into ASCII).
+_LOOKALIKES = {
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j",
+    "ѕ": "s", "ԁ": "d", "ɡ": "g", "һ": "h", "ӏ": "l", "ո": "n", "ѵ": "v", "ԝ": "w", "ԛ": "q",
+    "ү": "y", "ѡ": "w", "ɑ": "a", "ı": "i", "ɩ": "i", "ꮃ": "w",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
+    "Т": "T", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "Ү": "Y", "Ԛ": "Q", "Ԝ": "W", "Ӏ": "I",
+    "α": "a", "ο": "o", "ρ": "p", "ι": "i", "κ": "k", "ν": "v", "υ": "u", "χ": "x", "ε": "e",
+    "τ": "t", "ϲ": "c", "ϳ": "j",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
+}  # fmt: skip
+_CONFUSABLES = str.maketrans(_LOOKALIKES)
+_LOOKALIKE_WORD = re.compile(rf"\w*[{''.join(_LOOKALIKES)}]\w*")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def fold_lookalikes(text: str) -> str:
+    """Look-alike letters read as the Latin ones they imitate, in words that mix them with Latin
+    letters ("Ignоre" with a Cyrillic о) or are made of look-alikes only ("рор"). Words of
+    ordinary Russian or Greek text ("привет", "λόγος") have other letters too and stay as
+    they are."""
+    if not _LOOKALIKE_WORD.search(text):
+        return text  # the common case
+
+    def fold(m: re.Match[str]) -> str:
+        word = m.group(0)
+        folded = word.translate(_CONFUSABLES)
+        return (
+            folded
+            if all(c.isascii() or not c.isalpha() for c in folded) or _LATIN.search(word)
+            else word
+        )
+
+    return _LOOKALIKE_WORD.sub(fold, text)
 
 
 def scan_form(text: str) -> str:
     """The text as the flagger reads it: invisible characters gone, NFKC (fullwidth and
-    mathematical letters become ASCII), look-alike Cyrillic letters read as Latin."""
+    mathematical letters become ASCII), look-alike letters read as Latin (``fold_lookalikes``)."""
     clean, _ = strip_invisible(text)
-    return unicodedata.normalize("NFKC", clean).translate(_CONFUSABLES)
+    return fold_lookalikes(unicodedata.normalize("NFKC", clean))
 
 
 # -- sources in the prompt -----------------------------------------------------------------------
