@@ -1,7 +1,9 @@
 """The answer pipeline: retrieve, judge, prompt, stream, verify, quote.
 
 1. Retrieve the passages closest to the question.
-2. Judge whether they answer it (``evidence.assess``). If not, say so and show the closest
+2. If the best sentences of different documents give different answers (``conflicts``), say
+   that the sources disagree and show each side, cited; the model is not called. Else judge
+   whether they answer it (``evidence.assess``). If not, say so and show the closest
    passages instead of letting the model invent: the model is not even called.
 3. Otherwise stream the model's answer over the passages that fit its context window.
 4. Verify every sentence against the passages (``cite.resolve_citations``): unsupported
@@ -29,7 +31,7 @@ from gptbuilder.retrieval.cite import (
     split_sentences,
 )
 from gptbuilder.retrieval.claims import analyzer, check_in_passage
-from gptbuilder.retrieval.conflicts import find_conflict, other_documents
+from gptbuilder.retrieval.conflicts import disagreement
 from gptbuilder.retrieval.evidence import (
     Assessment,
     Candidates,
@@ -48,7 +50,7 @@ from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.retrieval.prompt import PromptGuard, build_messages
 from gptbuilder.retrieval.sanitize import DATAMARK, FENCE_LIKE
-from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, ConflictSide, Hit
+from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, Hit
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +68,6 @@ QUOTE_FIRST = "quote_first"  # the documents' best sentence, then the model's ch
 QUOTES_ONLY = "quotes_only"  # the documents' best sentence only: no model prose at all
 ANSWER_STYLES = (QUOTE_FIRST, QUOTES_ONLY)
 SHORT_LEAD = 120  # characters: a best sentence shorter than this is quoted with the next one
-OTHER_DOCUMENTS = 3  # retrieved documents beyond the top passages' that may contradict them
-CONFLICT_LEAD = "The sources disagree"
 
 
 @dataclass(frozen=True)
@@ -276,53 +276,20 @@ class AnswerEngine:
         hits: Sequence[Hit],
         judged: Assessment | None,
     ) -> Answer | None:
-        """An answer saying the sources disagree, each side cited to the sentence stating its
-        value, when the best sentences of the top passages, and of the best passage of each
-        other retrieved document, give different answers (``conflicts.find_conflict``)."""
+        """An answer saying the sources disagree (``conflicts.disagreement``), or None."""
         if not self.strict or judged is None or not judged.evidence:
             return None
-        pool = list(hits)
-        evidence = list(judged.evidence)
-        extras = other_documents(retrieved[len(hits) :], hits, OTHER_DOCUMENTS)
-        if extras:
-            theirs = assess(
-                question, extras, self._sentences, self._term_stats(assistant_id), len(extras)
-            )
-            evidence += [replace(e, hit_index=e.hit_index + len(pool)) for e in theirs.evidence]
-            evidence.sort(key=lambda e: -e.score)
-            pool += extras
-        sides = find_conflict(question, pool, evidence, self._nlp)
-        if not sides:
-            return None
-        if self._abstain and not judged.answerable:
-            # The top passages do not answer (they may all come from one planted document):
-            # a disagreement is shown instead of "not found" only if a side's own passage
-            # answers the question by the usual judgement.
-            side_hits = {pool[s.hit_index].chunk_id: pool[s.hit_index] for s in sides}
-            if not any(
-                self.judge(assistant_id, question, [h]).answerable for h in side_hits.values()
-            ):
-                return None
-        cits = tuple(
-            Citation(n, pool[s.hit_index], (s.start, s.end)) for n, s in enumerate(sides, 1)
-        )
-        said = "; ".join(
-            f"{c.hit.filename}, page {c.hit.page}, says {s.value.text} [{c.number}]"
-            for c, s in zip(cits, sides, strict=True)
-        )
-        log.info(
-            "assistant %d: the sources disagree on %r (%s)",
-            assistant_id,
-            question[:200],
-            ", ".join(s.value.text for s in sides),
-        )
-        return Answer(
-            f"{CONFLICT_LEAD}: {said}. Check which is right.",
-            cits,
-            tuple(pool),
-            conflict=tuple(
-                ConflictSide(c.number, s.value.text) for c, s in zip(cits, sides, strict=True)
-            ),
+        stats = self._term_stats(assistant_id)
+        return disagreement(
+            question,
+            retrieved,
+            hits,
+            judged,
+            self._nlp,
+            rank=lambda more: assess(question, more, self._sentences, stats, len(more)),
+            answers=None
+            if not self._abstain or judged.answerable
+            else lambda h: self.judge(assistant_id, question, [h]).answerable,
         )
 
     def _check(

@@ -18,13 +18,16 @@ because one document cannot supply the answer when another contradicts it. Measu
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
-from gptbuilder.retrieval.evidence import Evidence, terms
+from gptbuilder.retrieval.evidence import Assessment, Evidence, terms
 from gptbuilder.retrieval.lexicon import fold
-from gptbuilder.types import Hit
+from gptbuilder.types import Answer, Citation, ConflictSide, Hit
+
+log = logging.getLogger(__name__)
 
 PEOPLE = frozenset(("PERSON", "ORG", "NORP"))
 PLACES = frozenset(("GPE", "LOC", "FAC"))
@@ -73,6 +76,8 @@ SUPPORT_MARGIN = 0.2
 # sides scored 0.13-0.5, the sides of poisoned questions (tune articles) 0.39-0.73.
 MIN_SIDE_SCORE = 0.4
 MAX_SIDES = 3
+OTHER_DOCUMENTS = 3  # retrieved documents beyond the top passages' that may contradict them
+CONFLICT_LEAD = "The sources disagree"
 
 
 @dataclass(frozen=True)
@@ -222,6 +227,10 @@ def find_conflict(
     """The competing answers of the best sentences, one side per sentence (best supported
     first), or () when they agree or the question's slot is unclear."""
     types = answer_types(question)
+    # A sentence restating the question (PoisonedRAG passages open with it) states nothing.
+    evidence = [
+        ev for ev in evidence if not _restates(hits[ev.hit_index].text[ev.start : ev.end], question)
+    ]
     if types is None or not evidence:
         return ()
     top = evidence[0].score
@@ -234,8 +243,6 @@ def find_conflict(
             continue
         per_passage[ev.hit_index] = per_passage.get(ev.hit_index, 0) + 1
         text = hits[ev.hit_index].text
-        if _restates(text[ev.start : ev.end], question):
-            continue
         values = slot_values(nlp, text, ev.start, ev.end, types, question)
         if values:
             offers.append(_Offer(ev.hit_index, ev.start, ev.end, tuple(values), ev.score))
@@ -315,3 +322,49 @@ def other_documents(retrieved: Sequence[Hit], shown: Sequence[Hit], limit: int =
             if len(out) >= limit:
                 break
     return out
+
+
+def disagreement(
+    question: str,
+    retrieved: Sequence[Hit],  # everything retrieved, best first
+    hits: Sequence[Hit],  # the top passages (the answer's sources)
+    judged: Assessment,  # their sentences, ranked
+    nlp,  # type: ignore[no-untyped-def]  # claims.Analyzer
+    rank: Callable[[list[Hit]], Assessment],  # ranks the sentences of more passages
+    answers: Callable[[Hit], bool] | None = None,  # does one passage answer? None: not asked
+) -> Answer | None:
+    """An answer saying the sources disagree, each side cited to the sentence that states its
+    value, when the best sentences of the top passages and of the best passage of each other
+    retrieved document (one document cannot supply all the evidence) give different answers.
+
+    ``answers`` is given when the top passages were judged not to answer: then a
+    disagreement replaces "not found" only if one side's own passage answers."""
+    pool = list(hits)
+    evidence = list(judged.evidence)
+    extras = other_documents(retrieved[len(hits) :], hits, OTHER_DOCUMENTS)
+    if extras:
+        theirs = rank(extras)
+        evidence += [replace(e, hit_index=e.hit_index + len(pool)) for e in theirs.evidence]
+        evidence.sort(key=lambda e: -e.score)
+        pool += extras
+    sides = find_conflict(question, pool, evidence, nlp)
+    if not sides:
+        return None
+    if answers is not None:
+        side_hits = {pool[s.hit_index].chunk_id: pool[s.hit_index] for s in sides}
+        if not any(answers(h) for h in side_hits.values()):
+            return None
+    log.info("the sources disagree on %r: %s", question[:200], [s.value.text for s in sides])
+    cits = tuple(Citation(n, pool[s.hit_index], (s.start, s.end)) for n, s in enumerate(sides, 1))
+    said = "; ".join(
+        f"{c.hit.filename}, page {c.hit.page}, says {s.value.text} [{c.number}]"
+        for c, s in zip(cits, sides, strict=True)
+    )
+    return Answer(
+        f"{CONFLICT_LEAD}: {said}. Check which is right.",
+        cits,
+        tuple(pool),
+        conflict=tuple(
+            ConflictSide(c.number, s.value.text) for c, s in zip(cits, sides, strict=True)
+        ),
+    )
