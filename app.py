@@ -9,15 +9,23 @@ def main() -> None:
     # Imported here, not above: each document is read in a child process that imports this
     # file again (as multiprocessing does), and should not pay for gradio and torch.
     from gptbuilder.config import Settings
-    from gptbuilder.services import Services
-    from gptbuilder.ui.server import serve
+    from gptbuilder.datalock import DataFolderInUse, lock_data_folder
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = Settings()
-    services = Services.build(settings)
-    serve(services)
+    try:
+        lock = lock_data_folder(settings.data_dir, f"http://{settings.host}:{settings.port}")
+    except DataFolderInUse as err:
+        logging.getLogger("gptbuilder").error("%s", err)
+        raise SystemExit(1) from None
+
+    from gptbuilder.services import Services
+    from gptbuilder.ui.server import serve
+
+    with lock:
+        serve(Services.build(settings))
 
 
 if __name__ == "__main__":

@@ -8,16 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, delete, event, func, inspect, select, text, update
+from sqlalchemy import create_engine, delete, event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gptbuilder.db import migrate
 from gptbuilder.db.chunks import ChunkQueries
 from gptbuilder.db.reembed import ReembedQueries
 from gptbuilder.db.schema import (
     AssistantRow,
-    Base,
     BlobRow,
     ChunkRow,
     DocumentRow,
@@ -53,38 +53,6 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def add_missing_columns(engine: Engine) -> list[str]:
-    """Bring a database made by an older version up to date: columns added to the schema since
-    are added to the tables (SQLite's ALTER TABLE ADD COLUMN, with the column's default).
-
-    Every new column must be nullable or have a ``server_default``; removing or renaming a
-    column needs a real migration.
-    """
-    added = []
-    existing_tables = set(inspect(engine).get_table_names())
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            if table.name not in existing_tables:
-                continue
-            have = {c["name"] for c in inspect(conn).get_columns(table.name)}
-            for col in table.columns:
-                if col.name in have:
-                    continue
-                ddl = f"{col.type.compile(engine.dialect)}"
-                if col.server_default is not None:
-                    arg = col.server_default.arg  # type: ignore[attr-defined]
-                    default = (
-                        "'" + arg.replace("'", "''") + "'"
-                        if isinstance(arg, str)
-                        else arg.compile(dialect=engine.dialect)
-                    )
-                    null = "" if col.nullable else " NOT NULL"
-                    ddl += f"{null} DEFAULT {default}"
-                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {ddl}'))
-                added.append(f"{table.name}.{col.name}")
-    return added
-
-
 def _assistant(row: AssistantRow) -> Assistant:
     return Assistant(
         id=row.id,
@@ -104,9 +72,7 @@ def _assistant(row: AssistantRow) -> Assistant:
 class Repository(ChunkQueries, ReembedQueries):
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
-        for column in add_missing_columns(self.engine):
-            log.info("database updated: added column %s", column)
+        migrate.upgrade(self.engine)  # create, or bring an older database to the newest schema
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
