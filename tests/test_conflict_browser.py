@@ -7,7 +7,7 @@ before anything is shown): embedder, FAISS, BM25, spaCy, SQLite, the server."""
 from __future__ import annotations
 
 import pytest
-from browser import browser_page, need_chromium
+from browser import browser_page, need_chromium, shot
 
 from conftest import make_settings
 from gptbuilder.backends.llm import ExtractiveFakeLLM
@@ -64,6 +64,7 @@ def test_a_poisoned_conflict_says_the_sources_disagree(tmp_path, real_embedder):
             last = page.locator("#chatbot .message").last
             last.get_by_text("Sources", exact=True).wait_for(timeout=180_000)
             check(last)
+            shot(page, "chat-conflict")
             link = last.locator("a[href^='/gptb/passage/']").first
             with page.context.expect_page() as opened:
                 link.click()

@@ -75,6 +75,10 @@ SUPPORT_MARGIN = 0.2
 # embargo?") offers no answer to disagree with. On the answer benchmark the false alarms'
 # sides scored 0.13-0.5, the sides of poisoned questions (tune articles) 0.39-0.73.
 MIN_SIDE_SCORE = 0.4
+# ... and holds at least this share of the question's content words: a sentence close in
+# meaning but about something else ("It precipitated civil bloodshed ... Britain" for "What
+# country became a leader in importing large cars?") is no side.
+MIN_SIDE_COVERAGE = 0.25
 MAX_SIDES = 3
 OTHER_DOCUMENTS = 3  # retrieved documents beyond the top passages' that may contradict them
 CONFLICT_LEAD = "The sources disagree"
@@ -210,6 +214,12 @@ def slot_values(
     return out
 
 
+def _coverage(sentence: str, question: str) -> float:
+    """Share of the question's content words (stemmed) that the sentence has."""
+    asked = set(terms(question))
+    return len(asked & set(terms(sentence))) / len(asked) if asked else 0.0
+
+
 def _restates(sentence: str, question: str) -> bool:
     """The sentence is the question itself (PoisonedRAG passages open with it)."""
     return sentence.rstrip().rstrip("\"'”’)").endswith("?") and bool(
@@ -243,6 +253,8 @@ def find_conflict(
             continue
         per_passage[ev.hit_index] = per_passage.get(ev.hit_index, 0) + 1
         text = hits[ev.hit_index].text
+        if _coverage(text[ev.start : ev.end], question) < MIN_SIDE_COVERAGE:
+            continue
         values = slot_values(nlp, text, ev.start, ev.end, types, question)
         if values:
             offers.append(_Offer(ev.hit_index, ev.start, ev.end, tuple(values), ev.score))

@@ -273,9 +273,13 @@ def assess(
     c = candidates(question, hits, sentences, stats)
     spans, texts, q_terms = c.spans, c.texts, c.q_terms
     scores = c.features @ SENTENCE_WEIGHTS if texts else np.zeros(0)
-    # A question states nothing: a sentence asking one (PoisonedRAG's passages open with the
-    # question, word for word) is never quoted as the answer nor counted as evidence.
-    asks = np.array([is_question(t) for t in texts], dtype=bool)
+    # A sentence asking the question again states nothing (PoisonedRAG's passages open with
+    # the question, word for word): it is never quoted as the answer nor counted as evidence.
+    # A document's own other questions stay ("Is there a route of at most 2000 km ...?").
+    asks = np.array(
+        [is_question(t) and c.features[k, 1] >= RESTATED for k, t in enumerate(texts)],
+        dtype=bool,
+    )
     scores = np.where(asks, scores - QUESTION_PENALTY, scores)
     stated = c.features[~asks]
 
@@ -315,6 +319,7 @@ _CAPITALISED = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+")
 
 
 QUESTION_PENALTY = 1.0  # below any statement (scores are 0..1)
+RESTATED = 0.8  # a question holding this much of the asked one's words (IDF-weighted) restates it
 _CLOSING = "\"'”’)]*_ "
 
 
