@@ -54,8 +54,10 @@ UNUSED_CUES = ("foreign_share", "non_ascii_letters")
 # Benign sets written to be hard (orders to people that read like orders to an AI): reported,
 # trained on, but not used to set the threshold.
 STRESS_SETS = ("office", "office-foreign")
+# Standardised cues are multiplied by this, i.e. regularised less than the vector's dimensions.
+CUE_BOOST = 3.0
 # Inverse regularisation of the logistic regression, chosen by grouped cross-validation.
-C_GRID = (0.001, 0.003, 0.01, 0.03)
+C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3)
 MAX_TRAIN_UNITS = 2500  # benign training units per set (a random sample when there are more)
 MAX_EVAL_DOCS = 400  # benign documents per set and part for calibration and test
 EVAL_ATTACKS = 40  # attacks per family inserted into held-out hosts for recall
@@ -266,19 +268,30 @@ class Model:
 
 
 def fit(x: np.ndarray, ds: Dataset, families: Sequence[str], c: float) -> Model:
-    """Logistic regression on standardised features; the scaling is folded into the weights."""
+    """Logistic regression on standardised features; the scaling is folded into the weights.
+    Every attack family weighs the same (five BIPIA attacks as much as 90 generated ones), and
+    the attacks as much as the benign units."""
     from sklearn.linear_model import LogisticRegression
 
-    pos = sorted({i for f in families for i in ds.attack_units[f]})
     left_out = {i for f in ds.attack_units if f not in families for i in ds.attack_units[f]}
-    pos = sorted(set(pos) - left_out)  # a unit shared with a left-out family is not shown
+    family_of: dict[int, str] = {}
+    for f in families:
+        for i in ds.attack_units[f]:
+            if i not in left_out:  # a unit shared with a left-out family is not shown
+                family_of.setdefault(i, f)
+    pos = sorted(family_of)
     neg = sorted({i for units_ in ds.benign_train.values() for i in units_} - set(pos) - left_out)
+    size = {f: sum(1 for g in family_of.values() if g == f) for f in families}
+    w_pos = np.array([1.0 / size[family_of[i]] for i in pos])
+    w_pos *= len(neg) / w_pos.sum()
     xs = np.vstack([x[pos], x[neg]])
     xs[:, [x.shape[1] - len(CUE_NAMES) + CUE_NAMES.index(n) for n in UNUSED_CUES]] = 0.0
     ys = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    weights = np.r_[w_pos, np.ones(len(neg))]
     mu, sd = xs.mean(axis=0), xs.std(axis=0) + 1e-6
-    clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-    clf.fit((xs - mu) / sd, ys)
+    sd[-len(CUE_NAMES) :] /= CUE_BOOST  # the few cues: less shrunk than the 384 vector dimensions
+    clf = LogisticRegression(C=c, max_iter=5000)
+    clf.fit((xs - mu) / sd, ys, sample_weight=weights)
     w = clf.coef_[0] / sd
     b = float(clf.intercept_[0] - (clf.coef_[0] * mu / sd).sum())
     return Model(w.astype(np.float32), b)

@@ -146,6 +146,20 @@ _FOREIGN_ORDERS = frozenset(
     je jij jouw uw antwoord antwoorden negeer vergeet instructies vorige schrijf vertaal codeer
     begin onthul""".split()
 )
+# "Ignore the previous instructions" in other languages: a verb that sets aside, then the
+# model's instructions.
+_FOREIGN_OVERRIDE = re.compile(
+    r"\b(?:ignorez|ignore[rz]?|oubliez|oublie|ignora|ignoren|olvida|olviden|ignoriere|ignorieren"
+    r"|vergiss|vergessen|dimentica|dimenticate|esqueça|esqueca|negeer|vergeet)\b[^.!?\n]{0,60}?"
+    r"\b(?:instructions|consignes|instrucciones|indicaciones|anweisungen|instruktionen|regeln"
+    r"|istruzioni|regole|instruções|instrucoes|regras|instructies|regels|prompts?)\b",
+    re.IGNORECASE,
+)
+# An order about the answer: "Encode your response …", "Write your answer backwards".
+_YOUR_ANSWER = re.compile(
+    r"\byour\s+(?:[\w-]+\s+)?(?:answers?|responses?|repl(?:y|ies)|outputs?|summary|message)\b",
+    re.IGNORECASE,
+)
 _URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|xyz|info|ru)\b", re.IGNORECASE)
 _EMPHASIS = re.compile(r"\*{2,}|!{2,}|#{2,}|={3,}|>>>|\[\s*(?:system|admin|important)", re.I)
 
@@ -163,6 +177,8 @@ CUE_NAMES = (
     "emphasis",
     "url",
     "log_length",
+    "order_about_answer",
+    "override_other_language",
 )
 
 
@@ -193,11 +209,12 @@ def cues(unit: str) -> np.ndarray:
     n = max(len(words), 1)
     letters = [c for c in unit if c.isalpha()]
     rule = any(f.kind != "invisible" for f in scan(unit))
+    imperative = _imperative(unit)
     return np.array(
         [
             float(rule),
             min(sum(w in _SECOND_PERSON for w in words), 3) / 3,
-            float(_imperative(unit)),
+            float(imperative),
             float(unit.rstrip().endswith("?")),
             min(sum(w in _ANSWER_WORDS for w in words), 3) / 3,
             min(sum(w in _AI_WORDS for w in words), 3) / 3,
@@ -210,6 +227,8 @@ def cues(unit: str) -> np.ndarray:
             float(bool(_EMPHASIS.search(unit))),
             float(bool(_URL.search(unit))),
             math.log1p(len(unit)) / math.log1p(MAX_UNIT),
+            float(imperative and bool(_YOUR_ANSWER.search(unit))),
+            float(bool(_FOREIGN_OVERRIDE.search(unit))),
         ],
         dtype=np.float32,
     )
@@ -220,7 +239,7 @@ def is_candidate(c: np.ndarray) -> bool:
     (statements about the world, in English, no "you", no order, no question) are not."""
     return bool(
         c[0] or c[1] or c[2] or c[3] or c[4] or c[5] or c[6] or c[7] >= 0.1 or c[8] or c[9] >= 0.02
-        or c[10] or c[11]
+        or c[10] or c[11] or c[14]
     )  # fmt: skip
 
 
