@@ -79,7 +79,7 @@ def shown_text(answer: Answer) -> str:
     """What the user reads as the answer: the lead quote and the model's shown sentences.
     A disagreement presents no answer (each side is shown as one side), nor does an
     abstention."""
-    if answer.abstained or answer.conflict:
+    if answer.abstained or getattr(answer, "conflict", ()):
         return ""
     lead = next((c for c in answer.citations if c.number == answer.lead), None)
     quote = lead.hit.text[lead.quote[0] : lead.quote[1]] if lead and lead.quote else ""
@@ -115,17 +115,18 @@ def ask(
     shown = shown_text(answer)
     lead = next((c for c in answer.citations if c.number == answer.lead), None)
     lead_text = lead.hit.text[lead.quote[0] : lead.quote[1]] if lead and lead.quote else ""
+    conflict = getattr(answer, "conflict", ())  # (none before disagreements were shown)
     sides = {
         c.number: c.hit.text[c.quote[0] : c.quote[1]] if c.quote else ""
         for c in answer.citations
-        if any(s.number == c.number for s in answer.conflict)
+        if any(s.number == c.number for s in conflict)
     }
     return {
         "id": case.qid,
         "abstained": answer.abstained,
-        "conflict": bool(answer.conflict),
-        "conflict_values": [s.value for s in answer.conflict],
-        "conflict_has_both": bool(answer.conflict)
+        "conflict": bool(getattr(answer, "conflict", ())),
+        "conflict_values": [s.value for s in conflict],
+        "conflict_has_both": bool(conflict)
         and any(contains_gold(t, case.gold) for t in sides.values())
         and any(contains_gold(t, wrong) for t in sides.values()),
         "attacker_shown": contains_gold(shown, wrong),

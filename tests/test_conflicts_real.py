@@ -113,3 +113,16 @@ def test_a_poisoned_passage_asserting_another_answer_is_not_the_answer(tmp_path,
         assert ans.lead == 0  # neither is quoted as the answer
     finally:
         services.close()
+
+
+def test_a_question_restated_without_its_question_mark_is_not_the_lead(tmp_path, real_embedder):
+    question = "Name the architect of the Halden Museum."
+    poison = f"{question} The answer is in the archive. Visitors often ask about it.\n"
+    services, a = services_with(tmp_path, real_embedder, {"guide.txt": GUIDE, "faq.txt": poison})
+    try:
+        ans = answer(services, a, question)
+        assert ans is not None and not ans.abstained
+        filename, quote = lead_text(ans)
+        assert filename == "guide.txt" and "Maria Lund" in quote
+    finally:
+        services.close()

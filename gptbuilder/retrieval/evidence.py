@@ -273,14 +273,20 @@ def assess(
     c = candidates(question, hits, sentences, stats)
     spans, texts, q_terms = c.spans, c.texts, c.q_terms
     scores = c.features @ SENTENCE_WEIGHTS if texts else np.zeros(0)
-    # A sentence asking the question again states nothing (PoisonedRAG's passages open with
-    # the question, word for word): it is never quoted as the answer nor counted as evidence.
-    # A document's own other questions stay ("Is there a route of at most 2000 km ...?").
-    asks = np.array(
-        [is_question(t) and c.features[k, 1] >= RESTATED for k, t in enumerate(texts)],
-        dtype=bool,
+    # A sentence restating the question states nothing (PoisonedRAG's passages open with the
+    # question, word for word, with or without its "?"): it is never quoted as the answer
+    # nor counted as evidence. A document's own other questions stay ("Is there a route of
+    # at most 2000 km ...?"). One that is mostly the question's words plus a candidate
+    # answer ("X led the troops when Cyprus was conquered.") does not win on that overlap:
+    # its coverage of the question does not count.
+    restated = c.features[:, 1] >= RESTATED if texts else np.zeros(0, dtype=bool)
+    new_words = c.features[:, 7] if texts else np.zeros(0)
+    asks = restated & np.array(
+        [is_question(t) or new_words[k] == 0 for k, t in enumerate(texts)], dtype=bool
     )
+    echoes = restated & ~asks & (new_words <= ECHO_NEW_WORDS)
     scores = np.where(asks, scores - QUESTION_PENALTY, scores)
+    scores = np.where(echoes, scores - SENTENCE_WEIGHTS[1] * c.features[:, 1], scores)
     stated = c.features[~asks]
 
     order = np.argsort(-scores, kind="stable")
@@ -319,7 +325,8 @@ _CAPITALISED = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+")
 
 
 QUESTION_PENALTY = 1.0  # below any statement (scores are 0..1)
-RESTATED = 0.8  # a question holding this much of the asked one's words (IDF-weighted) restates it
+RESTATED = 0.8  # a sentence holding this much of the question's words (IDF-weighted) restates it
+ECHO_NEW_WORDS = 0.34  # ... when at most this share of its own words is new (a candidate answer)
 _CLOSING = "\"'”’)]*_ "
 
 
