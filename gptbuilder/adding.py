@@ -18,7 +18,7 @@ from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
 from gptbuilder.errors import GPTBuilderError, IngestError
 from gptbuilder.filestore import FileStore, sha256_file
-from gptbuilder.ingest.chunk import chunk_pages
+from gptbuilder.ingest.chunk import Chunking, chunk_pages
 from gptbuilder.ingest.load import Loaded, LoadLimits, ReadAhead, load_file_isolated
 from gptbuilder.ingest.sniff import MARKDOWN
 from gptbuilder.retrieval.index_store import IndexStore
@@ -104,7 +104,7 @@ class Adding:
     _keywords: KeywordIndexStore | None
     _exclude_flagged: bool
     _detector: Detector | None  # the learned injection check, beside the rules
-    chunking_key: str
+    chunking: Chunking
 
     def add_file(
         self,
@@ -275,7 +275,7 @@ class Adding:
         if existing is not None:  # a failed or interrupted earlier attempt
             self._forget(existing)
 
-        reused = self._repo.has_chunks(sha, self.chunking_key)
+        reused = self._repo.has_chunks(sha, self.chunking)
         loaded = None
         if not reused:
             progress(0.05, f"Reading {filename}")
@@ -290,7 +290,7 @@ class Adding:
 
         self._files.put(path, sha)
         self._repo.ensure_blob(sha, size, media_type)
-        doc_id = self._repo.add_document(assistant_id, sha, self.chunking_key, filename)
+        doc_id = self._repo.add_document(assistant_id, sha, self.chunking, filename)
         pending = _Started(assistant_id, filename, sha, doc_id, started, progress, loaded, reused)
         with self._undo_on_failure(pending):
             if loaded is not None:
@@ -323,7 +323,7 @@ class Adding:
             )
             self._repo.save_parsed(
                 sha,
-                self.chunking_key,
+                self.chunking,
                 loaded.pages,
                 started.chunks,
                 started.vectors,
@@ -347,7 +347,7 @@ class Adding:
         )
         doc = self._repo.get_document(doc_id)
         empty = len(loaded.empty_pages) if loaded else self._repo.empty_page_count(sha)
-        flagged, hidden = self._repo.flag_count(sha, self.chunking_key)
+        flagged, hidden = self._repo.flag_count(sha, self.chunking)
         warnings = list(loaded.warnings) if loaded else []
         if flagged:
             fate = "left out of answers" if self._exclude_flagged else "kept, quoted as data"

@@ -16,7 +16,7 @@ from gptbuilder.adding import Adding, AddResult, Prebuilt, Progress
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
 from gptbuilder.filestore import FileStore, sha256_file
-from gptbuilder.ingest.chunk import chunking_key, embedding_model_of, rekeyed
+from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.ingest.load import LoadLimits, ReadAhead
 from gptbuilder.personas.definition import unique_name
 from gptbuilder.retrieval.index_store import IndexStore
@@ -57,7 +57,7 @@ class Library(Adding):
         self._exclude_flagged = exclude_flagged
         # The learned injection check (services builds it once); None: the rules alone.
         self._detector = detector
-        self.chunking_key = chunking_key(chunk_size, chunk_overlap, embedder.model_id)
+        self.chunking = Chunking(chunk_size, chunk_overlap, embedder.model_id)
 
     def refresh_keywords(self, assistant_id: int) -> None:
         """Rebuild the assistant's keyword index now, so that the next question need not wait
@@ -176,27 +176,27 @@ class Library(Adding):
         assistants holding them are rebuilt (``recover`` reconciles them afterwards)."""
         model_id = self._embedder.model_id
         stale = [
-            (sha, key)
-            for sha, key in self._repo.embedding_keys()
-            if embedding_model_of(key) not in ("", model_id)
+            (sha, chunking)
+            for sha, chunking in self._repo.embedding_keys()
+            if chunking.embedding_model not in ("", model_id)
         ]
         if not stale:
             return 0
         log.warning(
             "%d file(s) were embedded by another model (%s); embedding them again with %s",
             len(stale),
-            ", ".join(sorted({embedding_model_of(k) for _, k in stale})),
+            ", ".join(sorted({k.embedding_model for _, k in stale})),
             model_id,
         )
         started = time.perf_counter()
-        for i, (sha, key) in enumerate(stale, 1):
-            texts = self._repo.keyed_chunk_texts(sha, key)
+        for i, (sha, chunking) in enumerate(stale, 1):
+            texts = self._repo.keyed_chunk_texts(sha, chunking)
             vectors = (
                 self._embedder.embed(texts, batch=True)
                 if texts
                 else np.zeros((0, self._embedder.dim))
             )
-            self._repo.rekey_chunks(sha, key, rekeyed(key, model_id), vectors)
+            self._repo.rekey_chunks(sha, chunking, chunking.with_model(model_id), vectors)
             log.info(
                 "embedded again %d/%d files (%d passages, %.0fs)",
                 i,

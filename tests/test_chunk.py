@@ -1,4 +1,4 @@
-from gptbuilder.ingest.chunk import chunk_pages, chunking_key
+from gptbuilder.ingest.chunk import Chunking, chunk_pages
 from gptbuilder.types import Page
 
 TEXT = (
@@ -63,6 +63,7 @@ def test_empty_pages_give_no_chunks():
     assert chunk_pages([Page(1, ""), Page(2, "")]) == []
 
 
-def test_chunking_key_changes_with_settings():
-    assert chunking_key(800, 100, "m") != chunking_key(600, 100, "m")
-    assert chunking_key(800, 100, "m") != chunking_key(800, 100, "other")
+def test_chunkings_differ_with_settings():
+    assert Chunking(800, 100, "m") != Chunking(600, 100, "m")
+    assert Chunking(800, 100, "m") != Chunking(800, 100, "other")
+    assert Chunking(800, 100, "m").with_model("other") == Chunking(800, 100, "other")

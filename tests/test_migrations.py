@@ -118,3 +118,22 @@ def test_a_second_app_on_the_same_data_folder_is_refused(tmp_path):
     # The lock went with the process that held it (even killed): the folder opens again.
     lock = lock_data_folder(data)
     lock.release()
+
+
+def test_an_even_older_database_gets_the_columns_added_before_migrations(tmp_path):
+    """Versions before the baseline added columns as they went (``answer_style``, ``model``):
+    a database without them still upgrades, with their defaults."""
+    import sqlite3
+
+    data = tmp_path / "data"
+    shutil.copytree(OLD, data)
+    with sqlite3.connect(data / "gptbuilder.sqlite3") as con:
+        con.execute("ALTER TABLE assistants DROP COLUMN answer_style")
+        con.execute("ALTER TABLE assistants DROP COLUMN model")
+    services = Services.build(make_settings(data), HashingEmbedder(), ExtractiveFakeLLM, NumpyIndex)
+    try:
+        [a] = services.repo.list_assistants()
+        assert (a.answer_style, a.model) == ("quote_first", "")
+    finally:
+        services.close()
+    assert differences(data / "gptbuilder.sqlite3") == []

@@ -18,7 +18,6 @@ from gptbuilder.backends.onnx_embedder import OnnxEmbedder
 from gptbuilder.backends.onnx_export import MODEL_FILE
 from gptbuilder.backends.vector_index import FaissIndex
 from gptbuilder.config import bundled_embedding_model
-from gptbuilder.ingest.chunk import chunking_key, embedding_model_of, rekeyed
 from gptbuilder.services import Services, build_embedder
 from gptbuilder.types import AssistantDraft
 
@@ -222,12 +221,6 @@ class _Renamed(HashingEmbedder):
         return -super().embed(texts, progress, batch=batch)
 
 
-def test_chunking_key_parts():
-    key = chunking_key(800, 120, "a:b+onnx-int8")
-    assert embedding_model_of(key) == "a:b+onnx-int8"
-    assert rekeyed(key, "m2") == chunking_key(800, 120, "m2")
-
-
 def test_changing_the_model_embeds_stored_passages_again(tmp_path, caplog):
     """No index may mix vectors of two models: a data folder opened with another embedder has
     its passages embedded again at start-up, keeping exclusions."""
@@ -252,8 +245,8 @@ def test_changing_the_model_embeds_stored_passages_again(tmp_path, caplog):
     assert "embedded by another model (hashing-fake)" in caplog.text
     for aid in (a.id, b.id):
         [d] = s.repo.list_documents(aid)
-        key, _, _ = s.repo.document_chunks(d.id)
-        assert embedding_model_of(key) == "other-model"
+        chunking, _, _ = s.repo.document_chunks(d.id)
+        assert chunking.embedding_model == "other-model"
         new_ids, vecs = s.repo.chunk_vectors([d.id])
         assert len(new_ids) == n - 1, "the excluded passage stays excluded"
         assert len(s.indexes.get(aid)) == n - 1

@@ -5,6 +5,7 @@ import pytest
 
 from gptbuilder.db import Repository
 from gptbuilder.errors import InvalidInput, NotFound
+from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.types import AssistantDraft, ChatMessage, ChunkDraft, Page
 
 
@@ -32,7 +33,10 @@ def test_duplicate_names_are_refused_with_a_message(repo):
         repo.create_assistant(AssistantDraft("Same"))
 
 
-def _store(repo, assistant_id, sha="a" * 64, key="k"):
+KEY = Chunking(800, 120, "m")
+
+
+def _store(repo, assistant_id, sha="a" * 64, key=KEY):
     repo.ensure_blob(sha, 10, "text/plain")
     chunks = [ChunkDraft(0, 1, 0, 5, "hello"), ChunkDraft(1, 2, 0, 5, "world")]
     vectors = np.eye(2, 4, dtype=np.float32)
@@ -73,7 +77,7 @@ def test_shared_blob_is_kept_until_no_document_uses_it(repo):
     a = repo.create_assistant(AssistantDraft("A"))
     b = repo.create_assistant(AssistantDraft("B"))
     d1 = _store(repo, a.id)
-    d2 = repo.add_document(b.id, "a" * 64, "k", "copy.txt")
+    d2 = repo.add_document(b.id, "a" * 64, KEY, "copy.txt")
     repo.delete_document(d1)
     assert repo.delete_unused_blobs() == []
     repo.delete_document(d2)

@@ -120,7 +120,7 @@ class AssistantBundles:
         if include_index:
             for d in docs:
                 key, chunks, vecs = self._repo.document_chunks(d.id)
-                if key != self._library.chunking_key or not chunks:
+                if key != self._library.chunking or not chunks:
                     continue  # made with older settings: the importer embeds it again
                 records.extend({"document": d.sha256, **dataclasses.asdict(c)} for c in chunks)
                 vectors.append(vecs)

@@ -9,9 +9,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import delete, func, select
 
+from gptbuilder.db.chunkings import chunking_id, chunking_of
 from gptbuilder.db.flags import FlagQueries
 from gptbuilder.db.schema import BlobRow, ChunkRow, DocumentRow, FlagRow, PageRow
 from gptbuilder.errors import NotFound
+from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.types import ChunkDraft, FlagDraft, Hit, Page
 
 
@@ -21,17 +23,17 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
             if s.get(BlobRow, sha256) is None:
                 s.add(BlobRow(sha256=sha256, size_bytes=size_bytes, media_type=media_type))
 
-    def has_chunks(self, sha256: str, chunking_key: str) -> bool:
+    def has_chunks(self, sha256: str, chunking: Chunking) -> bool:
         with self.session() as s:
             q = select(ChunkRow.id).where(
-                ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == chunking_key
+                ChunkRow.blob_sha == sha256, ChunkRow.chunking_id == chunking_id(s, chunking)
             )
             return s.scalars(q.limit(1)).first() is not None
 
     def save_parsed(
         self,
         sha256: str,
-        chunking_key: str,
+        chunking: Chunking,
         pages: Sequence[Page],
         chunks: Sequence[ChunkDraft],
         vectors: np.ndarray,  # (len(chunks), dim) float32
@@ -43,6 +45,7 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
         assert len(chunks) == len(vectors)
         flagged = {f.ordinal for f in flags if f.ordinal is not None}
         with self.session() as s:
+            key = chunking_id(s, chunking)
             existing = set(s.scalars(select(PageRow.number).where(PageRow.blob_sha == sha256)))
             s.add_all(
                 PageRow(blob_sha=sha256, number=p.number, text=p.text)
@@ -50,12 +53,12 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
                 if p.number not in existing
             )
             s.add_all(
-                ChunkRow.of(sha256, chunking_key, c, v, exclude_flagged and c.ordinal in flagged)
+                ChunkRow.of(sha256, key, c, v, exclude_flagged and c.ordinal in flagged)
                 for c, v in zip(chunks, vectors, strict=True)
             )
             if flags:
                 s.flush()
-                self._save_flags(s, sha256, chunking_key, flags)
+                self._save_flags(s, sha256, key, flags)
 
     def page_count(self, sha256: str) -> int:
         with self.session() as s:
@@ -90,7 +93,7 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
                 .join(
                     DocumentRow,
                     (DocumentRow.blob_sha == ChunkRow.blob_sha)
-                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+                    & (DocumentRow.chunking_id == ChunkRow.chunking_id),
                 )
                 .where(DocumentRow.id.in_(list(document_ids)), ChunkRow.excluded.is_(False))
                 .order_by(ChunkRow.id)
@@ -110,7 +113,7 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
                 .join(
                     DocumentRow,
                     (DocumentRow.blob_sha == ChunkRow.blob_sha)
-                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+                    & (DocumentRow.chunking_id == ChunkRow.chunking_id),
                 )
                 .where(ChunkRow.id == chunk_id, DocumentRow.id == document_id)
             )
@@ -127,7 +130,7 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
                 .join(
                     DocumentRow,
                     (DocumentRow.blob_sha == ChunkRow.blob_sha)
-                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+                    & (DocumentRow.chunking_id == ChunkRow.chunking_id),
                 )
                 .where(
                     DocumentRow.assistant_id == assistant_id,
@@ -137,19 +140,19 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
             )
             return list(s.scalars(q))
 
-    def document_chunks(self, document_id: int) -> tuple[str, list[ChunkDraft], np.ndarray]:
-        """A document's chunking key, its chunks in order, and their vectors (n, dim) float32."""
+    def document_chunks(self, document_id: int) -> tuple[Chunking, list[ChunkDraft], np.ndarray]:
+        """A document's chunking, its chunks in order, and their vectors (n, dim) float32."""
         with self.session() as s:
             doc = s.get(DocumentRow, document_id)
             if doc is None:
                 raise NotFound("That document no longer exists.")
             q = (
                 select(ChunkRow)
-                .where(ChunkRow.blob_sha == doc.blob_sha, ChunkRow.chunking_key == doc.chunking_key)
+                .where(ChunkRow.blob_sha == doc.blob_sha, ChunkRow.chunking_id == doc.chunking_id)
                 .order_by(ChunkRow.ordinal, ChunkRow.id)
             )
             rows = list(s.scalars(q))
-            key = doc.chunking_key
+            key = chunking_of(s, doc.chunking_id)
         chunks = [
             ChunkDraft(r.ordinal, r.page, r.char_start, r.char_end, r.text, r.heading) for r in rows
         ]
@@ -162,7 +165,7 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
         pick the columns. Every index is built from these, so none holds an excluded one."""
         return (
             (DocumentRow.blob_sha == ChunkRow.blob_sha)
-            & (DocumentRow.chunking_key == ChunkRow.chunking_key)
+            & (DocumentRow.chunking_id == ChunkRow.chunking_id)
             & DocumentRow.id.in_(list(document_ids))
             & ChunkRow.excluded.is_(False)
         )
@@ -236,7 +239,7 @@ def _with_documents():
     return select(ChunkRow, DocumentRow.id, DocumentRow.filename, DocumentRow.created_at).join(
         DocumentRow,
         (DocumentRow.blob_sha == ChunkRow.blob_sha)
-        & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+        & (DocumentRow.chunking_id == ChunkRow.chunking_id),
     )
 
 

@@ -13,7 +13,9 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from gptbuilder.db.chunkings import chunking_id
 from gptbuilder.db.schema import ChunkRow, DocumentRow, FlagRow
+from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.types import Flag, FlagDraft
 
 
@@ -22,13 +24,13 @@ class FlagQueries:
         raise NotImplementedError
 
     def _save_flags(
-        self, s: Session, sha256: str, chunking_key: str, flags: Sequence[FlagDraft]
+        self, s: Session, sha256: str, chunking_id: int, flags: Sequence[FlagDraft]
     ) -> None:
         """Inside save_parsed's transaction, after the chunks have ids."""
         ids = dict(
             s.execute(
                 select(ChunkRow.ordinal, ChunkRow.id).where(
-                    ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == chunking_key
+                    ChunkRow.blob_sha == sha256, ChunkRow.chunking_id == chunking_id
                 )
             ).all()
         )
@@ -66,7 +68,7 @@ class FlagQueries:
                     DocumentRow.status == "ready",
                     # a chunk flag counts only for documents chunked the same way
                     (FlagRow.chunk_id.is_(None))
-                    | (ChunkRow.chunking_key == DocumentRow.chunking_key),
+                    | (ChunkRow.chunking_id == DocumentRow.chunking_id),
                 )
                 .order_by(DocumentRow.id, FlagRow.page, FlagRow.chunk_id, FlagRow.id)
             )
@@ -88,13 +90,13 @@ class FlagQueries:
                 for f, doc_id, name, chunk in s.execute(q)
             ]
 
-    def flag_count(self, sha256: str, chunking_key: str) -> tuple[int, int]:
+    def flag_count(self, sha256: str, chunking: Chunking) -> tuple[int, int]:
         """(flagged passages, pieces of hidden text) of one file as chunked this way."""
         with self.session() as s:
             passages = s.scalar(
                 select(func.count(func.distinct(FlagRow.chunk_id)))
                 .join(ChunkRow, ChunkRow.id == FlagRow.chunk_id)
-                .where(FlagRow.blob_sha == sha256, ChunkRow.chunking_key == chunking_key)
+                .where(FlagRow.blob_sha == sha256, ChunkRow.chunking_id == chunking_id(s, chunking))
             )
             hidden = s.scalar(
                 select(func.count(FlagRow.id)).where(
@@ -128,7 +130,7 @@ class FlagQueries:
                 .join(
                     DocumentRow,
                     (DocumentRow.blob_sha == ChunkRow.blob_sha)
-                    & (DocumentRow.chunking_key == ChunkRow.chunking_key),
+                    & (DocumentRow.chunking_id == ChunkRow.chunking_id),
                 )
                 .where(ChunkRow.id.in_(list(chunk_ids)), DocumentRow.status == "ready")
             )

@@ -17,9 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, text
-
-from gptbuilder.db.schema import Base
+from sqlalchemy import Engine, MetaData, create_engine, inspect, text
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +47,7 @@ def upgrade(engine: Engine) -> None:
     legacy = "assistants" in tables and "alembic_version" not in tables
     if legacy:
         for column in add_missing_columns(engine):
-            log.info("database from before migrations: added column %s", column)
+            log.info("database from before migrations: added %s", column)
     with engine.begin() as conn:
         cfg = _config(conn)
         if legacy:
@@ -62,14 +60,34 @@ def upgrade(engine: Engine) -> None:
         log.info("database schema upgraded from %s to %s", before or "nothing", after)
 
 
+def baseline_schema() -> MetaData:
+    """The tables of the baseline revision, as the migrations make them (reflected from a
+    scratch in-memory database)."""
+    scratch = create_engine("sqlite://")
+    try:
+        with scratch.begin() as conn:
+            command.upgrade(_config(conn), BASELINE)
+        schema = MetaData()
+        schema.reflect(scratch)
+        return schema
+    finally:
+        scratch.dispose()
+
+
 def add_missing_columns(engine: Engine) -> list[str]:
-    """Columns of the baseline schema that a database made by an even older version lacks
+    """Tables and columns of the baseline schema that a database made by an even older version
+    lacks
     (SQLite's ALTER TABLE ADD COLUMN, with the column's default): how the schema changed
     before migrations existed. Only for databases not yet under migrations."""
     added = []
+    baseline = baseline_schema()
     existing_tables = set(inspect(engine).get_table_names())
+    missing = [t for t in baseline.sorted_tables if t.name not in existing_tables]
+    if missing:  # tables the oldest versions did not have yet
+        baseline.create_all(engine, tables=missing)
+        added += [t.name for t in missing]
     with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
+        for table in baseline.sorted_tables:
             if table.name not in existing_tables:
                 continue
             have = {c["name"] for c in inspect(conn).get_columns(table.name)}
@@ -78,12 +96,7 @@ def add_missing_columns(engine: Engine) -> list[str]:
                     continue
                 ddl = f"{col.type.compile(engine.dialect)}"
                 if col.server_default is not None:
-                    arg = col.server_default.arg  # type: ignore[attr-defined]
-                    default = (
-                        "'" + arg.replace("'", "''") + "'"
-                        if isinstance(arg, str)
-                        else arg.compile(dialect=engine.dialect)
-                    )
+                    default = str(col.server_default.arg.text)  # type: ignore[attr-defined]
                     null = "" if col.nullable else " NOT NULL"
                     ddl += f"{null} DEFAULT {default}"
                 conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {ddl}'))

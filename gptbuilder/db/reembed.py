@@ -9,43 +9,46 @@ import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from gptbuilder.db.chunkings import chunking_id, chunking_of
 from gptbuilder.db.schema import ChunkRow, DocumentRow, FlagRow
 from gptbuilder.errors import InvalidInput
+from gptbuilder.ingest.chunk import Chunking
 
 
 class ReembedQueries:
     def session(self) -> AbstractContextManager[Session]:  # provided by Repository
         raise NotImplementedError
 
-    def embedding_keys(self) -> list[tuple[str, str]]:
-        """Distinct (blob sha256, chunking key) pairs of ready documents."""
+    def embedding_keys(self) -> list[tuple[str, Chunking]]:
+        """Distinct (blob sha256, chunking) pairs of ready documents."""
         with self.session() as s:
             q = (
-                select(DocumentRow.blob_sha, DocumentRow.chunking_key)
+                select(DocumentRow.blob_sha, DocumentRow.chunking_id)
                 .where(DocumentRow.status == "ready")
                 .distinct()
-                .order_by(DocumentRow.blob_sha)
+                .order_by(DocumentRow.blob_sha, DocumentRow.chunking_id)
             )
-            return [(sha, key) for sha, key in s.execute(q)]
+            return [(sha, chunking_of(s, cid)) for sha, cid in s.execute(q)]
 
-    def keyed_chunk_texts(self, sha256: str, chunking_key: str) -> list[str]:
-        """Texts of a blob's chunks made with this key, in the order of their ids."""
+    def keyed_chunk_texts(self, sha256: str, chunking: Chunking) -> list[str]:
+        """Texts of a blob's chunks made this way, in the order of their ids."""
         with self.session() as s:
             q = select(ChunkRow.text).where(
-                ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == chunking_key
+                ChunkRow.blob_sha == sha256, ChunkRow.chunking_id == chunking_id(s, chunking)
             )
             return list(s.scalars(q.order_by(ChunkRow.id)))
 
-    def rekey_chunks(self, sha256: str, old_key: str, new_key: str, vectors: np.ndarray) -> None:
-        """Give a blob's chunks made with ``old_key`` new vectors (``vectors`` in the order of
-        ``keyed_chunk_texts``) under ``new_key``, and move its documents to the new key, in one
+    def rekey_chunks(self, sha256: str, old: Chunking, new: Chunking, vectors: np.ndarray) -> None:
+        """Give a blob's chunks made the ``old`` way new vectors (``vectors`` in the order of
+        ``keyed_chunk_texts``) under ``new``, and move its documents to ``new``, in one
         transaction. The chunks get new ids, so every index holding them must be rebuilt; the
         owner's exclusions and the flags go with them."""
         with self.session() as s:
+            old_id, new_id = chunking_id(s, old), chunking_id(s, new)
             rows = list(
                 s.scalars(
                     select(ChunkRow)
-                    .where(ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == old_key)
+                    .where(ChunkRow.blob_sha == sha256, ChunkRow.chunking_id == old_id)
                     .order_by(ChunkRow.id)
                 )
             )
@@ -54,13 +57,13 @@ class ReembedQueries:
             if (
                 s.scalars(
                     select(ChunkRow.id)
-                    .where(ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == new_key)
+                    .where(ChunkRow.blob_sha == sha256, ChunkRow.chunking_id == new_id)
                     .limit(1)
                 ).first()
                 is None
             ):
                 copies = [
-                    ChunkRow.of(sha256, new_key, r, v, r.excluded)
+                    ChunkRow.of(sha256, new_id, r, v, r.excluded)
                     for r, v in zip(rows, vectors, strict=True)
                 ]
                 s.add_all(copies)
@@ -71,12 +74,10 @@ class ReembedQueries:
                         flag.chunk_id = moved[flag.chunk_id]
             s.execute(
                 update(DocumentRow)
-                .where(DocumentRow.blob_sha == sha256, DocumentRow.chunking_key == old_key)
-                .values(chunking_key=new_key)
+                .where(DocumentRow.blob_sha == sha256, DocumentRow.chunking_id == old_id)
+                .values(chunking_id=new_id)
             )
             # No document uses the old chunks any more (their flags moved or cascade).
             s.execute(
-                delete(ChunkRow).where(
-                    ChunkRow.blob_sha == sha256, ChunkRow.chunking_key == old_key
-                )
+                delete(ChunkRow).where(ChunkRow.blob_sha == sha256, ChunkRow.chunking_id == old_id)
             )

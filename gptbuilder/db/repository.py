@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gptbuilder.db import migrate
+from gptbuilder.db.chunkings import chunking_id
 from gptbuilder.db.chunks import ChunkQueries
 from gptbuilder.db.reembed import ReembedQueries
 from gptbuilder.db.schema import (
@@ -26,6 +27,7 @@ from gptbuilder.db.schema import (
     utcnow,
 )
 from gptbuilder.errors import InvalidInput, NotFound
+from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.types import (
     Assistant,
     AssistantDraft,
@@ -180,7 +182,7 @@ class Repository(ChunkQueries, ReembedQueries):
             select(func.count(ChunkRow.id))
             .where(
                 ChunkRow.blob_sha == DocumentRow.blob_sha,
-                ChunkRow.chunking_key == DocumentRow.chunking_key,
+                ChunkRow.chunking_id == DocumentRow.chunking_id,
             )
             .scalar_subquery()
         )
@@ -230,12 +232,14 @@ class Repository(ChunkQueries, ReembedQueries):
             )
         return docs[0] if docs else None
 
-    def add_document(self, assistant_id: int, sha256: str, chunking_key: str, filename: str) -> int:
+    def add_document(
+        self, assistant_id: int, sha256: str, chunking: Chunking, filename: str
+    ) -> int:
         with self.session() as s:
             row = DocumentRow(
                 assistant_id=assistant_id,
                 blob_sha=sha256,
-                chunking_key=chunking_key,
+                chunking_id=chunking_id(s, chunking),
                 filename=filename,
                 status="processing",
             )

@@ -78,14 +78,30 @@ class PageRow(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class ChunkingRow(Base):
+    """One way of making passages and vectors (``ingest.chunk.Chunking``): the chunker's
+    version and settings and the embedding model."""
+
+    __tablename__ = "chunkings"
+    __table_args__ = (
+        UniqueConstraint("chunker_version", "chunk_size", "chunk_overlap", "embedding_model"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chunker_version: Mapped[str] = mapped_column(String(20))
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    chunk_overlap: Mapped[int] = mapped_column(Integer)
+    embedding_model: Mapped[str] = mapped_column(String(300))
+
+
 class ChunkRow(Base):
     __tablename__ = "chunks"
-    __table_args__ = (Index("ix_chunks_blob_key", "blob_sha", "chunking_key"),)
+    __table_args__ = (Index("ix_chunks_blob_chunking", "blob_sha", "chunking_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # also the FAISS id
     blob_sha: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="CASCADE"))
     # Which chunker settings and embedding model produced this chunk and its vector.
-    chunking_key: Mapped[str] = mapped_column(String(200))
+    chunking_id: Mapped[int] = mapped_column(ForeignKey("chunkings.id"))
     ordinal: Mapped[int] = mapped_column(Integer)
     page: Mapped[int] = mapped_column(Integer)
     char_start: Mapped[int] = mapped_column(Integer)
@@ -101,12 +117,12 @@ class ChunkRow(Base):
 
     @classmethod
     def of(
-        cls, blob_sha: str, chunking_key: str, chunk: Any, vector: Any, excluded: bool
+        cls, blob_sha: str, chunking_id: int, chunk: Any, vector: Any, excluded: bool
     ) -> ChunkRow:
         """A row for ``chunk`` (a ``types.Chunk`` or another ChunkRow) with ``vector``."""
         return cls(
             blob_sha=blob_sha,
-            chunking_key=chunking_key,
+            chunking_id=chunking_id,
             ordinal=chunk.ordinal,
             page=chunk.page,
             char_start=chunk.char_start,
@@ -146,7 +162,7 @@ class DocumentRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assistant_id: Mapped[int] = mapped_column(ForeignKey("assistants.id", ondelete="CASCADE"))
     blob_sha: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
-    chunking_key: Mapped[str] = mapped_column(String(200))
+    chunking_id: Mapped[int] = mapped_column(ForeignKey("chunkings.id"))
     filename: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(20), default="processing")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -125,18 +125,21 @@ def chunk_pages(
     return chunks
 
 
-def chunking_key(size: int, overlap: int, embedding_model_id: str) -> str:
-    """Identifies what produced a set of chunks and vectors; change any part, re-embed."""
-    return f"chunker{CHUNKER_VERSION}:{size}:{overlap}:{embedding_model_id}"
+@dataclass(frozen=True)
+class Chunking:
+    """What produced a set of chunks and their vectors: the chunker's version and settings and
+    the embedding model. Passages made one way are never mixed with passages made another."""
 
+    size: int
+    overlap: int
+    embedding_model: str
+    version: str = CHUNKER_VERSION
 
-def embedding_model_of(key: str) -> str:
-    """The embedding model id part of a chunking key."""
-    return key.split(":", 3)[3] if key.count(":") >= 3 else ""
+    def with_model(self, embedding_model: str) -> Chunking:
+        """The same passages, embedded by another model."""
+        return Chunking(self.size, self.overlap, embedding_model, self.version)
 
-
-def rekeyed(key: str, embedding_model_id: str) -> str:
-    """The same chunking with another embedding model."""
-    if key.count(":") < 3:
-        return key
-    return ":".join(key.split(":", 3)[:3] + [embedding_model_id])
+    def __str__(self) -> str:
+        return (
+            f"chunker {self.version}, {self.size}/{self.overlap} characters, {self.embedding_model}"
+        )
