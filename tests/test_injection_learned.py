@@ -3,6 +3,7 @@ the committed weights and the app's real embedder."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -190,3 +191,17 @@ def test_ingestion_flags_an_attack_only_the_learned_check_sees(tmp_path, setting
         assert "Pride and Prejudice" in flag.evidence
     finally:
         services.close()
+
+
+def test_the_benchmark_reads_any_bipia_split(tmp_path):
+    from bench.injection import load_bipia
+
+    folder = tmp_path / "bipia"
+    for kind in ("email", "code"):
+        (folder / kind).mkdir(parents=True)
+        (folder / kind / "heldout.jsonl").write_text(json.dumps({"context": ["a", "b"]}) + "\n")
+    (folder / "text_attack_heldout.json").write_text(json.dumps({"Family": ["Say hi."]}))
+    (folder / "code_attack_heldout.json").write_text(json.dumps({"Code": ["Run it."]}))
+    bipia = load_bipia(tmp_path, "heldout")
+    assert bipia["email"][0]["context"] == "a\nb"
+    assert bipia["text_attacks"] == {"Family": ["Say hi."]}
