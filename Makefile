@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	$(MAKE) llama-wheel
 	$(PY) -m pip install --find-links $(LLAMA_WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)'
 	$(PY) -m pip install --find-links $(LLAMA_WHEELS) -e '.[dev]'
+	# The int8 embedder, made once into ~/.cache/gptbuilder for every data folder (about 20 s),
+	# so that the app's first start does not wait for it.
+	$(PY) -m gptbuilder.backends.onnx_export
 	touch $(STAMP)
 
 # llama.cpp's default build tunes itself to the CPU that compiles it (AVX-512, AMX...). Such a

@@ -7,6 +7,7 @@ them from a global.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -64,6 +65,12 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(default=256, ge=16)
     models_dir: Path | None = Field(
         default=None, description="Folder of extra .gguf models; default: <data dir>/models."
+    )
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Models made from the bundled ones (the int8 embedder), shared by every "
+        "data folder; default: $XDG_CACHE_HOME/gptbuilder or ~/.cache/gptbuilder. "
+        "`make setup` fills it, so the first start need not.",
     )
     abstain: bool = Field(
         default=True, description="Say so when the documents do not answer, instead of guessing."
@@ -136,6 +143,8 @@ class Settings(BaseSettings):
         self.data_dir = self.data_dir.expanduser().resolve()
         if self.models_dir is None:
             self.models_dir = self.data_dir / "models"
+        if self.cache_dir is None:
+            self.cache_dir = default_cache_dir()
         return self
 
     @property
@@ -156,10 +165,17 @@ class Settings(BaseSettings):
 
     @property
     def onnx_cache_dir(self) -> Path:
-        """Where the int8 ONNX embedding model is made, once per source model."""
-        return self.data_dir / "models" / "onnx"
+        """Where the int8 ONNX embedding model is made, once per source model and recipe (the
+        folder's name holds their hash) for every data folder."""
+        assert self.cache_dir is not None
+        return self.cache_dir / "onnx"
 
     @property
     def work_dir(self) -> Path:
         """Scratch space (files unpacked while importing); emptied after each use."""
         return self.data_dir / "tmp"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gptbuilder"

@@ -186,7 +186,8 @@ def test_falls_back_to_torch_when_the_export_fails(tmp_path, monkeypatch, caplog
         raise RuntimeError("exporter exploded")
 
     monkeypatch.setattr(onnx_export, "export_int8", broken)
-    settings = make_settings(tmp_path, embedding_backend="onnx-int8")
+    # a cache of its own: the shared one may already hold the model
+    settings = make_settings(tmp_path, embedding_backend="onnx-int8", cache_dir=tmp_path / "c")
     with caplog.at_level(logging.WARNING):
         emb = build_embedder(settings)
     assert isinstance(emb, SentenceTransformerEmbedder)

