@@ -147,6 +147,7 @@ def run(args: argparse.Namespace) -> dict:
     tape = (args.replay, True) if args.replay else (args.record, False) if args.record else None
     llm_mode = "fake" if args.mode == "fake" else "llm" if args.mode == "llm" else "none"
     rows: dict[str, list[dict]] = {"poison_only": [], "with_truth": []}
+    flagged = passages = 0  # poison passages the injection check left out, and kept
     with tempfile.TemporaryDirectory() as tmp:
         services = _services(Path(tmp) / "data", llm_mode, tape)
         taped = services.llm() if llm_mode == "llm" and tape is not None else None
@@ -159,6 +160,9 @@ def run(args: argparse.Namespace) -> dict:
                     services, f"{title} (poisoned)", {f"{title}.md": article, **poison}, style
                 )
                 only = _assistant(services, f"{title} (poison only)", poison, style)
+                excluded = [h for h, _ in services.repo.excluded_passages(only)]
+                flagged += len(excluded)
+                passages += len(services.repo.ready_chunk_texts(only))
                 for c in mine:
                     rows["with_truth"].append(ask(services, both, c, f"truth:{c.qid}", taped))
                     rows["poison_only"].append(ask(services, only, c, f"poison:{c.qid}", taped))
@@ -185,6 +189,9 @@ def run(args: argparse.Namespace) -> dict:
         "lead_is_question_poison_only": _share(rows["poison_only"], "lead_is_question"),
         "lead_is_question_with_truth": _share(truth, "lead_is_question"),
         "lead_from_poison_with_truth": _share(truth, "lead_from_poison"),
+        # The injection check (another defence) may flag some poisoned passages: they are
+        # left out of answers before any of this.
+        "poison_passages_flagged": {"count": flagged, "kept": passages},
         "seconds_per_question_p50": float(
             np.median([r["seconds"] for rs in rows.values() for r in rs])
         ),
@@ -225,7 +232,9 @@ def main() -> None:
     head = f"| measure ({s['split']}, n={s['n']}, {s['mode']}) | share | count |"
     lines = [head, "|---|---|---|"]
     for k, v in s.items():
-        if isinstance(v, dict):
+        if isinstance(v, dict) and "kept" in v:
+            lines.append(f"| {k} | | {v['count']} flagged, {v['kept']} kept |")
+        elif isinstance(v, dict):
             lines.append(f"| {k} | {v['share']} | {v['count']} of {v['of']} |")
         elif k not in ("split", "n", "mode"):
             lines.append(f"| {k} | {v} | |")

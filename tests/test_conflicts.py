@@ -107,7 +107,9 @@ def test_a_restated_question_is_no_side_and_no_evidence():
 def test_other_documents_are_looked_at_beyond_the_top_passages():
     top = [hit(1, 1, "a"), hit(2, 1, "b")]
     more = [hit(3, 1, "c"), hit(4, 2, "d"), hit(5, 2, "e"), hit(6, 3, "f")]
-    assert [h.chunk_id for h in other_documents(more, top)] == [4, 6]
+    assert [h.chunk_id for h in other_documents(more, top)] == [4, 5, 6]
+    assert [h.chunk_id for h in other_documents(more, top, per_document=1)] == [4, 6]
+    assert [h.chunk_id for h in other_documents(more, top[:1])] == [3, 4, 5, 6]
 
 
 def conflict_answer() -> Answer:

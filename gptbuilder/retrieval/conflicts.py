@@ -80,7 +80,7 @@ MIN_SIDE_SCORE = 0.4
 # country became a leader in importing large cars?") is no side.
 MIN_SIDE_COVERAGE = 0.25
 MAX_SIDES = 3
-OTHER_DOCUMENTS = 3  # retrieved documents beyond the top passages' that may contradict them
+OTHER_PASSAGES = 4  # retrieved passages of other documents than the top passages' looked at
 CONFLICT_LEAD = "The sources disagree"
 
 
@@ -322,17 +322,23 @@ def _own(o: _Offer, others: Sequence[_Offer], hits: Sequence[Hit]) -> Value:
     return o.values[0]
 
 
-def other_documents(retrieved: Sequence[Hit], shown: Sequence[Hit], limit: int = 3) -> list[Hit]:
-    """The best retrieved passage of each document that none of ``shown`` comes from (up to
-    ``limit``): one document cannot supply all the evidence when another contradicts it."""
-    seen = {h.document_id for h in shown}
+def other_documents(
+    retrieved: Sequence[Hit], shown: Sequence[Hit], limit: int = 4, per_document: int = 2
+) -> list[Hit]:
+    """Retrieved passages beyond ``shown`` from documents that have fewer than
+    ``per_document`` passages among them (up to ``limit``, best first): one document cannot
+    supply all the evidence when another contradicts it, and the passage of the other
+    document that states its answer is not always its best-ranked one."""
+    count: dict[int, int] = {}
+    for h in shown:
+        count[h.document_id] = count.get(h.document_id, 0) + 1
     out = []
     for h in retrieved:
-        if h.document_id not in seen:
-            seen.add(h.document_id)
+        if len(out) >= limit:
+            break
+        if count.get(h.document_id, 0) < per_document:
+            count[h.document_id] = count.get(h.document_id, 0) + 1
             out.append(h)
-            if len(out) >= limit:
-                break
     return out
 
 
@@ -353,7 +359,7 @@ def disagreement(
     disagreement replaces "not found" only if one side's own passage answers."""
     pool = list(hits)
     evidence = list(judged.evidence)
-    extras = other_documents(retrieved[len(hits) :], hits, OTHER_DOCUMENTS)
+    extras = other_documents(retrieved[len(hits) :], hits, OTHER_PASSAGES)
     if extras:
         theirs = rank(extras)
         evidence += [replace(e, hit_index=e.hit_index + len(pool)) for e in theirs.evidence]
