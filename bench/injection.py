@@ -1,8 +1,9 @@
 """Benchmark of the defences against indirect prompt injection ("documents are data").
 
-(a) Detection recall: every BIPIA attack (train split) inserted at the start, the middle and the
-    end of every BIPIA email and code context; each document is chunked as the app chunks it,
-    and a chunk that holds the attack counts as detected when ``injection.scan`` flags it.
+(a) Detection recall: every BIPIA attack (train split, or ``--split``) inserted at the start,
+    the middle and the end of every BIPIA email and code context; each document is chunked as
+    the app chunks it, and a chunk that holds the attack counts as detected when
+    ``injection.scan`` flags it.
 (b) False positives on benign text: SciFact abstracts, SQuAD articles and every shared PDF, in
     the app's passages (PDFs through the app's loader, which also reports hidden text).
 (c) Attack success with the real SmolLM2 GGUF: an instruction asking for a marker word is
@@ -11,7 +12,17 @@
     defended (the app's prompt: fenced, neutralised, data rule, canary) side by side, plus what
     the defended pipeline shows after its citation check, and with flagged passages excluded.
 
-    python -m bench.injection [--n 120] [--max-tokens 64] [--skip-model] [--seed 7]
+(d) The learned check (``retrieval/injection_model.py``, trained by bench.injection_train):
+    recall per attack family of bench.injection_data leaving that family out of training
+    (rules, classifier, both), its false positives on the held-out part of every benign set,
+    and the time it adds per passage. (a) then also reports it and both layers together.
+
+    python -m bench.injection [--split train] [--n 120] [--max-tokens 64] [--skip-model]
+        [--skip-learned] [--target-fpr 0.005] [--seed 7]
+
+``--split NAME`` reads text_attack_NAME.json, code_attack_NAME.json, email/NAME.jsonl and
+code/NAME.jsonl for (a) (the learned check was trained on the train split: on it, (a) is not
+a held-out measure).
 """
 
 from __future__ import annotations
