@@ -64,6 +64,7 @@ def test_a_poisoned_conflict_says_the_sources_disagree(tmp_path, real_embedder):
             last = page.locator("#chatbot .message").last
             last.get_by_text("Sources", exact=True).wait_for(timeout=180_000)
             check(last)
+            last.evaluate("e => e.scrollIntoView({block: 'start'})")
             shot(page, "chat-conflict")
             link = last.locator("a[href^='/gptb/passage/']").first
             with page.context.expect_page() as opened:
