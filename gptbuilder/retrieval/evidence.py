@@ -276,17 +276,16 @@ def assess(
     # A sentence restating the question states nothing (PoisonedRAG's passages open with the
     # question, word for word, with or without its "?"): it is never quoted as the answer
     # nor counted as evidence. A document's own other questions stay ("Is there a route of
-    # at most 2000 km ...?"). One that is mostly the question's words plus a candidate
-    # answer ("X led the troops when Cyprus was conquered.") does not win on that overlap:
-    # its coverage of the question does not count.
+    # at most 2000 km ...?"), and so does a statement that repeats the question's words with
+    # an answer ("A deterministic Turing machine is ..."): taking its coverage away cost the
+    # answer benchmark five answers (a: 0.63 -> 0.62); a planted one meets a true one in
+    # ``conflicts`` instead.
     restated = c.features[:, 1] >= RESTATED if texts else np.zeros(0, dtype=bool)
     new_words = c.features[:, 7] if texts else np.zeros(0)
     asks = restated & np.array(
         [is_question(t) or new_words[k] == 0 for k, t in enumerate(texts)], dtype=bool
     )
-    echoes = restated & ~asks & (new_words <= ECHO_NEW_WORDS)
     scores = np.where(asks, scores - QUESTION_PENALTY, scores)
-    scores = np.where(echoes, scores - SENTENCE_WEIGHTS[1] * c.features[:, 1], scores)
     stated = c.features[~asks]
 
     order = np.argsort(-scores, kind="stable")
@@ -326,7 +325,6 @@ _CAPITALISED = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+")
 
 QUESTION_PENALTY = 1.0  # below any statement (scores are 0..1)
 RESTATED = 0.8  # a sentence holding this much of the question's words (IDF-weighted) restates it
-ECHO_NEW_WORDS = 0.34  # ... when at most this share of its own words is new (a candidate answer)
 _CLOSING = "\"'”’)]*_ "
 
 
