@@ -87,7 +87,8 @@ class FaissIndex:
         # The file does not record how many vectors trained the clusters; nlist ≈ √n says.
         self._trained_on = index.nlist**2 if isinstance(index, faiss.IndexIVF) else 0
         if self.approximate:
-            index.nprobe = ivf_shape  # type: ignore[attr-defined]  # an IndexIVF here(self._trained_on)[1]  # the current rule, not the saved one
+            # an IndexIVF here; the current rule, not the saved one
+            index.nprobe = ivf_shape(self._trained_on)[1]  # type: ignore[attr-defined]
         self._resize()
         return self
 
