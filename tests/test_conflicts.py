@@ -50,6 +50,8 @@ def test_answer_slot_follows_the_question_word():
     assert answer_types("In what year was the treaty signed?") >= DATES
     assert answer_types("Which country did the Normans invade?") == PLACES
     assert "PERCENT" in answer_types("What percentage of the vote did they win?")
+    assert answer_types("Name one country that banned driving on Sundays.") == PLACES
+    assert answer_types("Name a luxury division of Toyota.") is not None
     assert answer_types("Why did the engine fail?") is None
     assert answer_types("Is the museum open on Mondays?") is None
 

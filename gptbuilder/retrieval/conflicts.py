@@ -125,6 +125,8 @@ def answer_types(question: str) -> frozenset[str] | None:
     a question that asks for no slot at all (why, how, yes/no)."""
     q = " ".join(fold(question).replace("?", " ").split())
     q = re.sub(r"^(?:and|so|but|then|also)\s+", "", q)
+    # "Name one country that ...", "Give a year when ...": asked like "which country ..."
+    q = re.sub(r"^(?:name|list|give|identify)(?:\s+(?:a|an|one|the|two|some))?\b", "which", q)
     m = re.search(r"\b(what|which|how|who|whom|whose|when|where)\b(?:\s+(\w+))?", q)
     if not m:
         return None
