@@ -121,6 +121,7 @@ class Services:
             # cannot be read or were trained for another embedding model: rules only.
             detector=load_detector(embedder),
         )
+        assert settings.models_dir is not None  # filled in by Settings
         models = ModelRegistry(llm, settings.models_dir, settings.llm_context, settings.llm_threads)
         answers = AnswerEngine(
             repo,

@@ -177,8 +177,8 @@ def scan(text: str, _depth: int = 0) -> list[Finding]:
             run,
         )
         break
-    order = (ROLE, INSTRUCTION, EXFILTRATION, ENCODED, INVISIBLE)
-    return [found[k] for k in order if k in found]
+    severity = (ROLE, INSTRUCTION, EXFILTRATION, ENCODED, INVISIBLE)
+    return [found[k] for k in severity if k in found]
 
 
 def invisible_finding(runs: Sequence[InvisibleRun]) -> Finding:
@@ -225,7 +225,7 @@ def flag_passages(
             f = invisible_finding(runs)
             out.append(FlagDraft(c.page, f.kind, f.reason, f.evidence, c.ordinal))
     if detector is not None:
-        done = {f.ordinal for f in out if f.kind == INSTRUCTION}
+        done = {f.ordinal for f in out if f.kind == INSTRUCTION and f.ordinal is not None}
         try:
             out += detector.findings(chunks, skip=done)
         except Exception as err:  # noqa: BLE001 - a failing extra check must not stop an upload
