@@ -1,6 +1,6 @@
 """Adding files to an assistant's knowledge: read, cut into passages, embed, store; each file
-all or nothing, the passages of an upload's small files embedded together. Part of ``Library``
-(``library.py``), which holds the state these methods use.
+all or nothing, the passages of an upload's small files embedded together (``Ingestor``, held
+by ``Library``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from gptbuilder.retrieval.injection import flag_passages
 from gptbuilder.retrieval.injection_model import Detector
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.types import ChunkDraft, Document
+from gptbuilder.upkeep import Upkeep
 
 log = logging.getLogger("gptbuilder.library")
 
@@ -89,22 +90,39 @@ class AddResult:
     hidden: int = 0  # pieces of text a reader cannot see, left out (or kept) and flagged
 
 
-class Adding:
-    """The file-adding half of ``Library``, which sets these attributes and provides
-    ``_forget``, ``_replace_older_versions`` and ``refresh_keywords``."""
+class Ingestor:
+    """Adds files to assistants (``Library.add_file`` and ``add_files`` hand over to it)."""
 
-    _repo: Repository
-    _files: FileStore
-    _indexes: IndexStore
-    _embedder: Embedder
-    _chunk_size: int
-    _chunk_overlap: int
-    _max_bytes: int
-    _limits: LoadLimits
-    _keywords: KeywordIndexStore | None
-    _exclude_flagged: bool
-    _detector: Detector | None  # the learned injection check, beside the rules
-    chunking: Chunking
+    def __init__(
+        self,
+        repo: Repository,
+        files: FileStore,
+        indexes: IndexStore,
+        embedder: Embedder,
+        upkeep: Upkeep,
+        chunk_size: int,
+        chunk_overlap: int,
+        max_upload_bytes: int,
+        limits: LoadLimits,
+        keywords: KeywordIndexStore | None = None,
+        exclude_flagged: bool = False,
+        detector: Detector | None = None,
+    ) -> None:
+        self._repo = repo
+        self._files = files
+        self._indexes = indexes
+        self._embedder = embedder
+        self._upkeep = upkeep
+        self._chunk_size = chunk_size
+        self._chunk_overlap = chunk_overlap
+        self._max_bytes = max_upload_bytes
+        self._limits = limits
+        self._keywords = keywords
+        # Flagged passages start out excluded from answers (else kept, quoted as data).
+        self._exclude_flagged = exclude_flagged
+        # The learned injection check (services builds it once); None: the rules alone.
+        self._detector = detector
+        self.chunking = Chunking(chunk_size, chunk_overlap, embedder.model_id)
 
     def add_file(
         self,
@@ -191,7 +209,7 @@ class Adding:
             for _, started in group:  # a crash, or the caller stopped, while the group filled
                 self._abandon(started)
             if added:
-                self.refresh_keywords(assistant_id)  # once for the whole upload
+                self._upkeep.refresh_keywords(assistant_id)  # once for the whole upload
 
     def _finish_group(
         self, group: list[tuple[int, _Started]], refresh_keywords: bool = False
@@ -273,7 +291,7 @@ class Adding:
         if existing is not None and existing.status == "ready":
             return AddResult(existing, duplicate=True, reused=True, seconds=0.0)
         if existing is not None:  # a failed or interrupted earlier attempt
-            self._forget(existing)
+            self._upkeep.forget(existing)
 
         reused = self._repo.has_chunks(sha, self.chunking)
         loaded = None
@@ -334,12 +352,12 @@ class Adding:
         ids, vectors = self._repo.chunk_vectors([doc_id])
         self._indexes.add(assistant_id, ids, vectors)
         self._repo.set_document_status(doc_id, "ready")
-        replaced = self._replace_older_versions(assistant_id, doc_id, filename)
+        replaced = self._upkeep.replace_older_versions(assistant_id, doc_id, filename)
         if self._keywords is not None:
             self._keywords.invalidate(assistant_id)
             if refresh_keywords:
                 progress(0.98, "Updating the keyword index")
-                self.refresh_keywords(assistant_id)
+                self._upkeep.refresh_keywords(assistant_id)
         progress(1.0, f"{filename} is ready")
         seconds = time.perf_counter() - started.started
         log.info(
@@ -383,4 +401,4 @@ class Adding:
 
     def _abandon(self, started: _Started, err: BaseException | None = None) -> None:
         log.warning("ingestion of %s failed: %r", started.filename, err or "stopped")
-        self._forget(self._repo.get_document(started.doc_id))
+        self._upkeep.forget(self._repo.get_document(started.doc_id))

@@ -12,24 +12,24 @@ from pathlib import Path
 
 import numpy as np
 
-from gptbuilder.adding import Adding, AddResult, Prebuilt, Progress
+from gptbuilder.adding import AddResult, Ingestor, Prebuilt, Progress
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
 from gptbuilder.filestore import FileStore, sha256_file
-from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.ingest.load import LoadLimits, ReadAhead
 from gptbuilder.personas.definition import unique_name
 from gptbuilder.retrieval.index_store import IndexStore
 from gptbuilder.retrieval.injection_model import Detector
 from gptbuilder.retrieval.keyword_index import KeywordIndexStore
-from gptbuilder.types import Assistant, AssistantDraft, Document
+from gptbuilder.types import Assistant, AssistantDraft
+from gptbuilder.upkeep import Upkeep
 
 log = logging.getLogger(__name__)
 
 __all__ = ["AddResult", "FileStore", "Library", "Prebuilt", "Progress", "sha256_file"]
 
 
-class Library(Adding):
+class Library:
     def __init__(
         self,
         repo: Repository,
@@ -48,26 +48,27 @@ class Library(Adding):
         self._files = files
         self._indexes = indexes
         self._embedder = embedder
-        self._chunk_size = chunk_size
-        self._chunk_overlap = chunk_overlap
-        self._max_bytes = max_upload_bytes
         self._limits = limits or LoadLimits()
         self._keywords = keywords
-        # Flagged passages start out excluded from answers (else kept, quoted as data).
-        self._exclude_flagged = exclude_flagged
-        # The learned injection check (services builds it once); None: the rules alone.
-        self._detector = detector
-        self.chunking = Chunking(chunk_size, chunk_overlap, embedder.model_id)
-
-    def refresh_keywords(self, assistant_id: int) -> None:
-        """Rebuild the assistant's keyword index now, so that the next question need not wait
-        (a failure is logged: the next search tries again)."""
-        if self._keywords is None:
-            return
-        try:
-            self._keywords.refresh(assistant_id)
-        except Exception as err:  # the documents are in; the next search retries the build
-            log.warning("keyword index of assistant %d not rebuilt: %r", assistant_id, err)
+        self._upkeep = Upkeep(repo, files, indexes, keywords)
+        self._ingestor = Ingestor(
+            repo,
+            files,
+            indexes,
+            embedder,
+            self._upkeep,
+            chunk_size,
+            chunk_overlap,
+            max_upload_bytes,
+            self._limits,
+            keywords,
+            exclude_flagged,
+            detector,
+        )
+        self.chunking = self._ingestor.chunking
+        self.add_file = self._ingestor.add_file
+        self.add_files = self._ingestor.add_files
+        self.refresh_keywords = self._upkeep.refresh_keywords
 
     def read_ahead(
         self, files: Sequence[tuple[Path, str]], stop: threading.Event | None = None
@@ -91,18 +92,6 @@ class Library(Adding):
                     self._keywords.invalidate(assistant_id)
             log.info("%s %d passage(s)", "excluded" if excluded else "restored", len(changed))
         return len(changed)
-
-    def _replace_older_versions(self, assistant_id: int, keep_id: int, filename: str) -> str | None:
-        """A changed file uploaded under the same name replaces the earlier version."""
-        older = [
-            d
-            for d in self._repo.list_documents(assistant_id)
-            if d.filename == filename and d.id != keep_id
-        ]
-        for d in older:
-            log.info("%s replaces its earlier version (%s)", filename, d.sha256[:12])
-            self._forget(d)
-        return older[0].filename if older else None
 
     def stored_file(self, sha256: str) -> Path:
         """Where the original file with this content is kept."""
@@ -128,27 +117,14 @@ class Library(Adding):
             raise
 
     def remove_document(self, document_id: int) -> None:
-        self._forget(self._repo.get_document(document_id))
-
-    def _forget(self, doc: Document) -> None:
-        ids, _ = self._repo.chunk_vectors([doc.id])
-        self._repo.delete_document(doc.id)
-        self._indexes.remove(doc.assistant_id, ids)
-        if self._keywords is not None:
-            # After the delete: a search rebuilding the index in between must not keep it.
-            self._keywords.invalidate(doc.assistant_id)
-        self._collect_garbage()
+        self._upkeep.forget(self._repo.get_document(document_id))
 
     def delete_assistant(self, assistant_id: int) -> None:
         self._repo.delete_assistant(assistant_id)  # documents and messages cascade
         self._indexes.drop(assistant_id)
         if self._keywords is not None:
             self._keywords.drop(assistant_id)
-        self._collect_garbage()
-
-    def _collect_garbage(self) -> None:
-        for sha in self._repo.delete_unused_blobs():
-            self._files.delete(sha)
+        self._upkeep.collect_garbage()
 
     def recover(self) -> None:
         """At start-up: drop ingestions a previous process left unfinished, and make every
@@ -159,7 +135,7 @@ class Library(Adding):
         for doc in self._repo.unfinished_documents():
             log.warning("removing %s: its ingestion was interrupted", doc.filename)
             self._repo.delete_document(doc.id)
-        self._collect_garbage()
+        self._upkeep.collect_garbage()
         self.reembed_other_models()
         for assistant in self._repo.list_assistants():
             self._indexes.reconcile(assistant.id)

@@ -18,6 +18,7 @@ Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content":
 
 class LLM(Protocol):
     context_window: int  # tokens
+    per_message_overhead: int  # tokens a chat message costs beyond its text
 
     def count_tokens(self, text: str) -> int: ...
 

@@ -116,10 +116,10 @@ def _negation_clash(claim: Facts, span: Facts) -> str:
     for s in span.hedged:
         subject_ok = not s.subject or bool(s.subject & claim_stems)
         if s.verb:
-            said = s.verb in claim_verbs
+            stated = s.verb in claim_verbs
         else:
-            said = bool(s.predicate) and s.predicate <= claim_stems
-        if subject_ok and said and not claim.hedged:
+            stated = bool(s.predicate) and s.predicate <= claim_stems
+        if subject_ok and stated and not claim.hedged:
             return "the source is uncertain ('may', 'might') where the claim is not"
     return ""
 

@@ -160,7 +160,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORDS = re.compile(r"[^\W_]+")
 
 
-def _value(ent) -> Value:  # type: ignore[no-untyped-def]
+def _value(ent) -> Value:
     from gptbuilder.retrieval.quantities import quantities
 
     numbers = {q.value for q in quantities(ent.doc, ent.start, ent.end)}
@@ -193,7 +193,7 @@ def _stated_in(v: Value, text: str) -> bool:
 
 
 def slot_values(
-    nlp,  # type: ignore[no-untyped-def]  # claims.Analyzer
+    nlp,  # claims.Analyzer
     passage: str,
     start: int,
     end: int,
@@ -233,7 +233,7 @@ def find_conflict(
     question: str,
     hits: Sequence[Hit],
     evidence: Sequence[Evidence],  # over ``hits``, best first
-    nlp,  # type: ignore[no-untyped-def]  # claims.Analyzer
+    nlp,  # claims.Analyzer
     same_document: bool = False,
 ) -> tuple[Side, ...]:
     """The competing answers of the best sentences, one side per sentence (best supported
@@ -334,7 +334,7 @@ def other_documents(
     count: dict[int, int] = {}
     for h in shown:
         count[h.document_id] = count.get(h.document_id, 0) + 1
-    out = []
+    out: list[Hit] = []
     for h in retrieved:
         if len(out) >= limit:
             break
@@ -349,7 +349,7 @@ def disagreement(
     retrieved: Sequence[Hit],  # everything retrieved, best first
     hits: Sequence[Hit],  # the top passages (the answer's sources)
     judged: Assessment,  # their sentences, ranked
-    nlp,  # type: ignore[no-untyped-def]  # claims.Analyzer
+    nlp,  # claims.Analyzer
     rank: Callable[[list[Hit]], Assessment],  # ranks the sentences of more passages
     answers: Callable[[Hit], bool] | None = None,  # does one passage answer? None: not asked
 ) -> Answer | None:

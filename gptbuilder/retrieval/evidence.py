@@ -56,7 +56,7 @@ def _stemmer() -> Callable[[str], str]:
         import Stemmer  # PyStemmer: Snowball stemmers in C
 
         stem = Stemmer.Stemmer("english")
-        return stem.stemWord  # type: ignore[no-any-return]
+        return stem.stemWord
     except ImportError:  # pragma: no cover - PyStemmer is a dependency
         return lambda w: w.rstrip("s") if len(w) > 3 else w
 

@@ -118,7 +118,7 @@ def render_stored_answer(
         Citation(
             c["number"],
             _hit_from_json(c),
-            tuple(c["quote"]) if c.get("quote") else None,  # type: ignore[arg-type]
+            tuple(c["quote"]) if c.get("quote") else None,
         )
         for c in citations
     ]
@@ -131,7 +131,7 @@ def _answer_from_json(content: str, citations: Sequence[dict], meta: dict) -> An
         Citation(
             c["number"],
             _hit_from_json(c),
-            tuple(c["quote"]) if c.get("quote") else None,  # type: ignore[arg-type]
+            tuple(c["quote"]) if c.get("quote") else None,
         )
         for c in citations
         if not c.get("closest")
@@ -161,7 +161,7 @@ def _answer_from_json(content: str, citations: Sequence[dict], meta: dict) -> An
         ),
         style=meta.get("style", "quote_first"),
         flagged_best=_hit_from_json(meta["flagged_best"]) if meta.get("flagged_best") else None,
-        flagged_quote=tuple(meta["flagged_quote"]) if meta.get("flagged_quote") else None,  # type: ignore[arg-type]
+        flagged_quote=tuple(meta["flagged_quote"]) if meta.get("flagged_quote") else None,
         conflict=tuple(
             ConflictSide(int(s["number"]), str(s["value"])) for s in meta.get("conflict", ())
         ),
