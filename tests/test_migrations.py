@@ -137,3 +137,21 @@ def test_an_even_older_database_gets_the_columns_added_before_migrations(tmp_pat
     finally:
         services.close()
     assert differences(data / "gptbuilder.sqlite3") == []
+
+
+def test_the_chunkings_migration_goes_back_to_the_keys_it_replaced(tmp_path):
+    """0002 moved 'chunker1:800:120:hashing-fake' into a row; downgrading restores it."""
+    data = tmp_path / "data"
+    shutil.copytree(OLD, data)
+    db = data / "gptbuilder.sqlite3"
+    engine = create_engine(f"sqlite:///{db}")
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, "0001")
+    with engine.begin() as conn:
+        keys = {k for (k,) in conn.exec_driver_sql("SELECT chunking_key FROM documents")}
+        chunk_keys = {k for (k,) in conn.exec_driver_sql("SELECT chunking_key FROM chunks")}
+    assert keys == chunk_keys == {"chunker1:800:120:hashing-fake"}
+    migrate.upgrade(engine)  # and up again
+    assert migrate.current(engine) == migrate.head()
+    engine.dispose()
+    assert differences(db) == []

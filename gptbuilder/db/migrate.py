@@ -60,6 +60,12 @@ def upgrade(engine: Engine) -> None:
         log.info("database schema upgraded from %s to %s", before or "nothing", after)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database back to ``revision`` (for running an older version of the app)."""
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), revision)
+
+
 def baseline_schema() -> MetaData:
     """The tables of the baseline revision, as the migrations make them (reflected from a
     scratch in-memory database)."""

@@ -75,4 +75,26 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("downgrading a data folder is not supported")
+    """Back to one-string keys (for an older version of the app on this data folder)."""
+    conn = op.get_bind()
+    for table in ("chunks", "documents"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("chunking_key", sa.String(length=200), nullable=True))
+        conn.execute(
+            sa.text(
+                f"UPDATE {table} SET chunking_key = (SELECT 'chunker' || c.chunker_version || ':' "
+                "|| c.chunk_size || ':' || c.chunk_overlap || ':' || c.embedding_model "
+                f"FROM chunkings c WHERE c.id = {table}.chunking_id)"
+            )
+        )
+    with op.batch_alter_table("chunks") as batch:
+        batch.drop_index("ix_chunks_blob_chunking")
+        batch.drop_constraint("fk_chunks_chunking", type_="foreignkey")
+        batch.drop_column("chunking_id")
+        batch.alter_column("chunking_key", existing_type=sa.String(length=200), nullable=False)
+        batch.create_index("ix_chunks_blob_key", ["blob_sha", "chunking_key"], unique=False)
+    with op.batch_alter_table("documents") as batch:
+        batch.drop_constraint("fk_documents_chunking", type_="foreignkey")
+        batch.drop_column("chunking_id")
+        batch.alter_column("chunking_key", existing_type=sa.String(length=200), nullable=False)
+    op.drop_table("chunkings")
