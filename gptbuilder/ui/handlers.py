@@ -57,11 +57,15 @@ def model_choice(
     return ModelChoice()
 
 
-class Handlers(Sharing):
+class Handlers:
     def __init__(self, services: Services) -> None:
         self.s = services
         self._jobs: dict[str, UploadJob] = {}  # running uploads by id, for their cancel button
         self.links = services.settings.allowed_link_hosts  # hosts answers may link to
+        self.sharing = Sharing(services, self.picker_update)
+        self.export = self.sharing.export
+        self.export_bundle = self.sharing.export_bundle
+        self.import_file = self.sharing.import_file
 
     # -- assistants ----------------------------------------------------------------------------
 

@@ -429,19 +429,25 @@ def build_app(services: Services) -> Any:
         export_btn.click(h.export, [current], [export_file, status])
         export_gptb.click(h.export_bundle, [current, include_index], [export_file, status])
 
+        imported = gr.State(False)  # whether the last import made an assistant
+
         def import_(
             file: str | None,
             progress=gr.Progress(),  # noqa: B008 (Gradio fills it in)
         ) -> list[Any]:
-            return h.import_file(file, progress)
+            aid, pick, note = h.import_file(file, progress)
+            return [aid, pick, note, isinstance(aid, int)]
 
         import_file.upload(
-            import_, [import_file], [current, picker, status], show_progress_on=[import_file]
+            import_,
+            [import_file],
+            [current, picker, status, imported],
+            show_progress_on=[import_file],
         ).then(
             lambda aid, note: [*h.open_assistant(aid)[:-1], note], [current, status], screen
         ).then(
-            lambda note: [None, *g.switch_to("chat" if "✅" in note else "share")],
-            [status],
+            lambda ok: [None, *g.switch_to("chat" if ok else "share")],
+            [imported],
             [import_file, tabs, active_tab],
         ).then(**redraw).then(h.flag_view, [current], flag_view)
 

@@ -1,5 +1,5 @@
 """Sharing handlers: export an assistant (its configuration as JSON, or everything as one
-.gptb file) and import either, told apart by content (part of ``Handlers``)."""
+.gptb file) and import either, told apart by content."""
 
 from __future__ import annotations
 
@@ -23,10 +23,12 @@ log = logging.getLogger("gptbuilder.ui.handlers")
 
 
 class Sharing:
-    """The sharing half of ``Handlers``, which sets ``s`` and provides ``picker_update``."""
+    """Export and import (``Handlers`` holds one). ``picker_update`` redraws the assistant
+    picker with a given assistant chosen."""
 
-    s: Services
-    picker_update: Callable[[int | None], dict]
+    def __init__(self, services: Services, picker_update: Callable[[int | None], dict]) -> None:
+        self.s = services
+        self.picker_update = picker_update
 
     def export(self, assistant_id: int | None) -> list[Any]:
         """Returns: file to download, notice."""
@@ -67,7 +69,8 @@ class Sharing:
         """Import a .gptb assistant file or a .json configuration, told apart by their
         content, not their name. ``progress(fraction, desc=...)`` as gr.Progress takes it.
 
-        Returns: state, picker, notice."""
+        Returns: state, picker, notice; the state is the new assistant's id only if the import
+        succeeded (``gr.update()``, no change, otherwise)."""
         if not file:
             return [gr.update(), gr.update(), ""]
         path = Path(file if isinstance(file, str) else file.name)
