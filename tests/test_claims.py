@@ -87,6 +87,10 @@ def test_quoted_words_must_be_verbatim():
     assert not is_verbatim("must be posted within sixty days", passages)
     body, framed = unframe("The documents say: “Iwan Roberts, born in Norwich”")
     assert framed and body.startswith("“Iwan")
+    # a question-and-answer label is not part of the claim, and does not frame it
+    assert unframe("A: He was born in Bangor.") == ("He was born in Bangor.", False)
+    assert unframe("Answer: yes") == ("yes", False)
+    assert unframe("A:B testing") == ("A:B testing", False)  # no label without a space
 
 
 HIT = Hit(1, 1, "norwich.txt", 3, 0, len(ROBERTS), ROBERTS, 1.0)
@@ -103,6 +107,11 @@ def test_an_invented_quote_is_removed_and_the_user_is_told():
     real = strict('The documents say: "Place of birth Bangor, Wales" [1].')
     assert real.claims and "Bangor" in real.text
     assert "“" not in real.text and '"' not in real.text, "only the app's own quotes look quoted"
+
+
+def test_a_question_and_answer_label_is_not_shown():
+    a = strict("A: He was born in Bangor, Wales [1].")
+    assert a.text.startswith("He was born in Bangor, Wales [1]"), a.text
 
 
 def test_every_line_is_checked_however_short():

@@ -52,8 +52,10 @@ def test_lcis_is_not_called_cancer(trust):
     assert not answer.abstained
     assert "lobular carcinoma in situ" in shown and "This is not cancer" in shown, shown
     for claim in answer.claims:
-        said = claim.text.lower()
-        assert not ("cancer" in said and " not " not in f" {said} "), claim.text
+        said = f" {claim.text.lower()} "
+        about_lcis = any(w in said for w in ("lobular", "lcis", "in situ", " it ", " this "))
+        assert not ("cancer" in said and " not " not in said and about_lcis), claim.text
+        assert not said.lstrip().startswith("a:"), "a Q/A label is not part of a claim"
 
 
 def test_iwan_roberts_is_not_said_to_be_born_in_norwich(trust):

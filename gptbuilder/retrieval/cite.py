@@ -64,6 +64,7 @@ FRAMING = re.compile(
     r"|the\s+answer(?:\s+to\s+(?:this|the|your)\s+question)?\s+is\s*:\s*)",
     re.IGNORECASE,
 )
+LABEL = re.compile(r"^\s*(?:A|Answer)\s*:\s+")
 QUOTED = re.compile(r"[“\"«„]([^“”\"«»„]{2,})[”\"»“]")
 _DASHES = re.compile(r"[\s\-\u2010\u2011\u2012\u2013\u2014\u00ad]+")
 
@@ -177,7 +178,11 @@ def is_verbatim(quote: str, passages: Sequence[str]) -> bool:
 
 
 def unframe(sentence: str) -> tuple[str, bool]:
-    """The sentence without a leading "The documents say:", and whether it had one."""
+    """The sentence without a leading "The documents say:", and whether it had one. A bare
+    "A:" or "Answer:" label (the model imitating a question-and-answer layout) goes too."""
+    label = LABEL.match(sentence)
+    if label and sentence[label.end() :].strip():
+        sentence = sentence[label.end() :]
     m = FRAMING.match(sentence)
     if not m or not sentence[m.end() :].strip():
         return sentence, False
