@@ -110,7 +110,7 @@ def ingest(
     pipeline_s = time.perf_counter() - t0
     app_cpu_s, readers_cpu_s = time.process_time() - cpu0, reader_cpu_s() - readers0
     ids = services.repo.ready_document_ids(a.id)
-    _, texts = services.repo.chunk_texts(ids)
+    _, texts = services.repo.passages.chunk_texts(ids)
     t1, cpu1 = time.perf_counter(), time.process_time()
     services.embedder.embed(texts)
     embed_s, embed_cpu_s = time.perf_counter() - t1, time.process_time() - cpu1

@@ -160,9 +160,9 @@ def run(args: argparse.Namespace) -> dict:
                     services, f"{title} (poisoned)", {f"{title}.md": article, **poison}, style
                 )
                 only = _assistant(services, f"{title} (poison only)", poison, style)
-                excluded = [h for h, _ in services.repo.excluded_passages(only)]
+                excluded = [h for h, _ in services.repo.passages.excluded_passages(only)]
                 flagged += len(excluded)
-                passages += len(services.repo.ready_chunk_texts(only))
+                passages += len(services.repo.passages.ready_chunk_texts(only))
                 for c in mine:
                     rows["with_truth"].append(ask(services, both, c, f"truth:{c.qid}", taped))
                     rows["poison_only"].append(ask(services, only, c, f"poison:{c.qid}", taped))

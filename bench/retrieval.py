@@ -41,6 +41,7 @@ from gptbuilder.backends.embedder import Embedder
 from gptbuilder.backends.vector_index import FaissIndex
 from gptbuilder.config import Settings
 from gptbuilder.db import Repository
+from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.retrieval.hybrid import (
     Fusion,
     HybridRetriever,
@@ -55,6 +56,7 @@ from gptbuilder.services import build_embedder
 from gptbuilder.types import AssistantDraft, ChunkDraft, Page
 
 log = logging.getLogger("bench.retrieval")
+BENCH_CHUNKING = Chunking(0, 0, "bench")  # SciFact abstracts stored whole, one per passage
 
 NOISE_SIGMA = 0.04
 WORD_DROPOUT = 0.2
@@ -82,11 +84,13 @@ def add_collection(
     for start in range(0, len(texts), PER_DOCUMENT):
         part = texts[start : start + PER_DOCUMENT]
         sha = hashlib.sha256(f"{name}-{start}".encode()).hexdigest()
-        repo.ensure_blob(sha, 0, "text/plain")
-        doc = repo.add_document(a.id, sha, "bench", f"{name}-{start}.txt")
+        repo.passages.ensure_blob(sha, 0, "text/plain")
+        doc = repo.add_document(a.id, sha, BENCH_CHUNKING, f"{name}-{start}.txt")
         chunks = [ChunkDraft(i, 1, 0, len(t), t) for i, t in enumerate(part)]
-        repo.save_parsed(sha, "bench", [Page(1, "")], chunks, vectors[start : start + len(part)])
-        ids, vecs = repo.chunk_vectors([doc])
+        repo.passages.save_parsed(
+            sha, BENCH_CHUNKING, [Page(1, "")], chunks, vectors[start : start + len(part)]
+        )
+        ids, vecs = repo.passages.chunk_vectors([doc])
         t = time.perf_counter()
         indexes.add(a.id, ids, vecs)
         dense_s += time.perf_counter() - t

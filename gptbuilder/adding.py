@@ -293,7 +293,7 @@ class Ingestor:
         if existing is not None:  # a failed or interrupted earlier attempt
             self._upkeep.forget(existing)
 
-        reused = self._repo.has_chunks(sha, self.chunking)
+        reused = self._repo.passages.has_chunks(sha, self.chunking)
         loaded = None
         if not reused:
             progress(0.05, f"Reading {filename}")
@@ -304,10 +304,10 @@ class Ingestor:
             )
             media_type = loaded.media_type
         else:
-            media_type = self._repo.blob_media_type(sha)
+            media_type = self._repo.passages.blob_media_type(sha)
 
         self._files.put(path, sha)
-        self._repo.ensure_blob(sha, size, media_type)
+        self._repo.passages.ensure_blob(sha, size, media_type)
         doc_id = self._repo.add_document(assistant_id, sha, self.chunking, filename)
         pending = _Started(assistant_id, filename, sha, doc_id, started, progress, loaded, reused)
         with self._undo_on_failure(pending):
@@ -339,7 +339,7 @@ class Ingestor:
                 self._limits.keep_hidden_text,
                 self._detector,
             )
-            self._repo.save_parsed(
+            self._repo.passages.save_parsed(
                 sha,
                 self.chunking,
                 loaded.pages,
@@ -349,7 +349,7 @@ class Ingestor:
                 self._exclude_flagged,
             )
         progress(0.97, "Updating the search index")
-        ids, vectors = self._repo.chunk_vectors([doc_id])
+        ids, vectors = self._repo.passages.chunk_vectors([doc_id])
         self._indexes.add(assistant_id, ids, vectors)
         self._repo.set_document_status(doc_id, "ready")
         replaced = self._upkeep.replace_older_versions(assistant_id, doc_id, filename)
@@ -364,8 +364,8 @@ class Ingestor:
             "added %s (%s) to assistant %d in %.1fs", filename, sha[:12], assistant_id, seconds
         )
         doc = self._repo.get_document(doc_id)
-        empty = len(loaded.empty_pages) if loaded else self._repo.empty_page_count(sha)
-        flagged, hidden = self._repo.flag_count(sha, self.chunking)
+        empty = len(loaded.empty_pages) if loaded else self._repo.passages.empty_page_count(sha)
+        flagged, hidden = self._repo.flags.flag_count(sha, self.chunking)
         warnings = list(loaded.warnings) if loaded else []
         if flagged:
             fate = "left out of answers" if self._exclude_flagged else "kept, quoted as data"

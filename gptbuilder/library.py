@@ -80,10 +80,10 @@ class Library:
     def set_excluded(self, chunk_ids: list[int], excluded: bool) -> int:
         """Exclude passages from answers, or keep them again, in every assistant that holds
         them; returns how many changed. Their vectors leave (or rejoin) the indexes."""
-        changed = self._repo.set_excluded(chunk_ids, excluded)
+        changed = self._repo.flags.set_excluded(chunk_ids, excluded)
         if changed:
-            for assistant_id, ids in self._repo.assistants_holding(changed):
-                chunk_ids_arr, vectors = self._repo.vectors_of(ids)
+            for assistant_id, ids in self._repo.flags.assistants_holding(changed):
+                chunk_ids_arr, vectors = self._repo.flags.vectors_of(ids)
                 if excluded:
                     self._indexes.remove(assistant_id, chunk_ids_arr)
                 else:
@@ -153,7 +153,7 @@ class Library:
         model_id = self._embedder.model_id
         stale = [
             (sha, chunking)
-            for sha, chunking in self._repo.embedding_keys()
+            for sha, chunking in self._repo.reembedding.embedding_keys()
             if chunking.embedding_model not in ("", model_id)
         ]
         if not stale:
@@ -166,13 +166,15 @@ class Library:
         )
         started = time.perf_counter()
         for i, (sha, chunking) in enumerate(stale, 1):
-            texts = self._repo.keyed_chunk_texts(sha, chunking)
+            texts = self._repo.reembedding.keyed_chunk_texts(sha, chunking)
             vectors = (
                 self._embedder.embed(texts, batch=True)
                 if texts
                 else np.zeros((0, self._embedder.dim))
             )
-            self._repo.rekey_chunks(sha, chunking, chunking.with_model(model_id), vectors)
+            self._repo.reembedding.rekey_chunks(
+                sha, chunking, chunking.with_model(model_id), vectors
+            )
             log.info(
                 "embedded again %d/%d files (%d passages, %.0fs)",
                 i,

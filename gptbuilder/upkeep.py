@@ -40,7 +40,7 @@ class Upkeep:
     def forget(self, doc: Document) -> None:
         """Remove a document from its assistant: rows, vectors, keywords, and its file when no
         other document holds it."""
-        ids, _ = self._repo.chunk_vectors([doc.id])
+        ids, _ = self._repo.passages.chunk_vectors([doc.id])
         self._repo.delete_document(doc.id)
         self._indexes.remove(doc.assistant_id, ids)
         if self._keywords is not None:
@@ -62,5 +62,5 @@ class Upkeep:
 
     def collect_garbage(self) -> None:
         """Delete stored files no document holds any more."""
-        for sha in self._repo.delete_unused_blobs():
+        for sha in self._repo.passages.delete_unused_blobs():
             self._files.delete(sha)

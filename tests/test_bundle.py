@@ -581,7 +581,7 @@ def test_duplicate_copies_configuration_and_documents_without_embedding(tmp_path
     assert embedder.texts == embedded, "vectors are reused"
     assert copy.name == "Otter facts (2)" and copy.starters == ("What do otters use?",)
     assert copy.last_used_at is None and s.repo.list_messages(copy.id) == []
-    ids = lambda a: sorted(s.repo.chunk_vectors(s.repo.ready_document_ids(a))[0].tolist())  # noqa: E731
+    ids = lambda a: sorted(s.repo.passages.chunk_vectors(s.repo.ready_document_ids(a))[0].tolist())  # noqa: E731
     assert ids(copy.id) == ids(aid) and len(s.indexes.get(copy.id)) == len(ids(aid))
     assert hits(s, copy.id, "otters tools") == hits(s, aid, "otters tools")
     s.close()

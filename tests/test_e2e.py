@@ -51,7 +51,9 @@ def test_citations_point_to_the_file_and_page_that_hold_the_answer(assistant_wit
     ), [(c.hit.filename, c.hit.page) for c in answer.citations]
     for c in answer.citations:
         # Every passage is exactly where its chunk says it is on its page.
-        page_text = s.repo.page_text(s.repo.get_document(c.hit.document_id).sha256, c.hit.page)
+        page_text = s.repo.passages.page_text(
+            s.repo.get_document(c.hit.document_id).sha256, c.hit.page
+        )
         assert page_text[c.hit.char_start : c.hit.char_end] == c.hit.text
     shown = render_answer(answer)
     assert f"{FEDERAL}, page 3" in shown.replace("\\", "")

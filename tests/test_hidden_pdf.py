@@ -86,7 +86,7 @@ def test_upload_reports_hidden_text_and_flags_it(tmp_path):
         result = services.library.add_file(a.id, hidden_pdf(tmp_path), "museum.pdf")
         assert result.hidden == 4
         assert any("was left out" in w for w in result.warnings)
-        flags = services.repo.list_flags(a.id)
+        flags = services.repo.flags.list_flags(a.id)
         hidden = [f for f in flags if f.kind == HIDDEN]
         assert {f.page for f in hidden} == {1} and all(f.excluded for f in hidden)
         (invisible,) = [f for f in hidden if "render mode 3" in f.reason]
@@ -118,7 +118,7 @@ def test_flagged_passages_can_be_excluded_and_kept_again(tmp_path):
         result = services.library.add_file(a.id, doc, "shop.txt")
         services.library.add_file(b.id, doc, "shop.txt")  # the same file, shared chunks
         assert result.flagged == 1
-        (flag,) = services.repo.list_flags(a.id)
+        (flag,) = services.repo.flags.list_flags(a.id)
         assert not flag.excluded and flag.filename == "shop.txt" and flag.page == 1
         assert "ignore its instructions" in flag.reason
 
@@ -130,7 +130,7 @@ def test_flagged_passages_can_be_excluded_and_kept_again(tmp_path):
         for aid in (a.id, b.id):  # out of every index that held it
             assert not any("Ignore previous" in t for t in texts(aid))
             assert flag.chunk_id not in services.indexes.get(aid).ids()
-        assert services.repo.list_flags(a.id)[0].excluded
+        assert services.repo.flags.list_flags(a.id)[0].excluded
         services.indexes.reconcile(a.id)  # a rebuilt index agrees with the database
         assert flag.chunk_id not in services.indexes.get(a.id).ids()
         # Nor does the keyword (BM25) index find it.
@@ -194,7 +194,7 @@ def test_flagged_passages_are_left_out_of_answers_by_default(tmp_path):
         )
         result = services.library.add_file(a.id, doc, "shop.txt")
         assert result.flagged == 1
-        (flag,) = services.repo.list_flags(a.id)
+        (flag,) = services.repo.flags.list_flags(a.id)
         assert flag.excluded, "left out until the owner keeps it"
         texts = [h.text for h in services.answers.retrieve(a.id, "shop question word", k=10)]
         assert not any("ZEBRA17" in t for t in texts)

@@ -102,7 +102,7 @@ def test_removing_a_document_removes_it_from_both_indexes(tmp_path, real_embedde
     extra = tmp_path / "otters.txt"
     extra.write_text("Sea otters use rocks as tools to crack shellfish. " * 4, encoding="utf-8")
     gone = s.library.add_file(a.id, extra, "otters.txt").document
-    gone_ids, _ = s.repo.chunk_vectors([gone.id])
+    gone_ids, _ = s.repo.passages.chunk_vectors([gone.id])
     assert any(h.document_id == gone.id for h in s.answers.retrieve(a.id, "otters rocks"))
 
     s.library.remove_document(gone.id)

@@ -186,7 +186,7 @@ def test_ingestion_flags_an_attack_only_the_learned_check_sees(tmp_path, setting
         assert not scan(path.read_text())  # the rules alone miss it
         result = services.library.add_file(a.id, path, path.name)
         assert result.flagged == 1
-        [flag] = services.repo.list_flags(a.id)
+        [flag] = services.repo.flags.list_flags(a.id)
         assert flag.kind == INSTRUCTION and "learned check" in flag.reason
         assert "Pride and Prejudice" in flag.evidence
     finally:

@@ -75,7 +75,7 @@ def test_store_follows_documents_added_and_removed(fake_services, tmp_path):
     assert s.keywords.search(a.id, "otters", 5)
     s.library.remove_document(pump)
     assert s.keywords.search(a.id, "XK-4417", 5) == [], "a removed chunk is never returned"
-    expected = s.repo.chunk_ids(s.repo.ready_document_ids(a.id))
+    expected = s.repo.passages.chunk_ids(s.repo.ready_document_ids(a.id))
     assert s.keywords.get(a.id).ids() == set(expected.tolist())
 
 

@@ -53,8 +53,8 @@ def test_same_file_twice_is_stored_and_embedded_once(fake_services, tmp_path):
     assert len(s.repo.list_documents(a.id)) == 1
     other = s.library.add_file(b.id, path, "otters.txt")
     assert other.reused and not other.duplicate
-    ids_a, _ = s.repo.chunk_vectors([first.document.id])
-    ids_b, _ = s.repo.chunk_vectors([other.document.id])
+    ids_a, _ = s.repo.passages.chunk_vectors([first.document.id])
+    ids_b, _ = s.repo.passages.chunk_vectors([other.document.id])
     assert list(ids_a) == list(ids_b), "the second assistant reuses the same chunks"
     # Removing from one assistant keeps the other's copy working.
     s.library.remove_document(first.document.id)

@@ -235,7 +235,7 @@ def test_changing_the_model_embeds_stored_passages_again(tmp_path, caplog):
     )
     s.library.add_file(a.id, doc, doc.name)
     s.library.add_file(b.id, doc, doc.name)  # the same file, shared chunks
-    ids, _ = s.repo.chunk_vectors(s.repo.ready_document_ids(a.id))
+    ids, _ = s.repo.passages.chunk_vectors(s.repo.ready_document_ids(a.id))
     s.library.set_excluded([int(ids[0])], True)
     n = len(ids)
     s.close()
@@ -246,12 +246,12 @@ def test_changing_the_model_embeds_stored_passages_again(tmp_path, caplog):
     assert "embedded by another model (hashing-fake)" in caplog.text
     for aid in (a.id, b.id):
         [d] = s.repo.list_documents(aid)
-        chunking, _, _ = s.repo.document_chunks(d.id)
+        chunking, _, _ = s.repo.passages.document_chunks(d.id)
         assert chunking.embedding_model == "other-model"
-        new_ids, vecs = s.repo.chunk_vectors([d.id])
+        new_ids, vecs = s.repo.passages.chunk_vectors([d.id])
         assert len(new_ids) == n - 1, "the excluded passage stays excluded"
         assert len(s.indexes.get(aid)) == n - 1
-        _, texts = s.repo.chunk_texts([d.id])
+        _, texts = s.repo.passages.chunk_texts([d.id])
         assert np.allclose(vecs, other.embed(texts), atol=1e-6)
     hit = s.answers.retrieve(a.id, "The number 7 is odd or even")[0]
     assert "7" in hit.text

@@ -183,7 +183,7 @@ def test_killing_the_app_mid_ingestion_leaves_a_consistent_state(tmp_path, pdf_d
     docs = s.repo.list_documents(a.id)
     assert [d.filename for d in docs] == [small.name], "the half-done file is absent"
     index = s.indexes.get(a.id)
-    ids, _ = s.repo.chunk_vectors([docs[0].id])
+    ids, _ = s.repo.passages.chunk_vectors([docs[0].id])
     assert index.ids() == set(ids.tolist()), "the index matches the database"
     stored = [p.name for p in s.settings.files_dir.rglob("*") if p.is_file()]
     assert stored == [docs[0].sha256]

@@ -37,10 +37,10 @@ KEY = Chunking(800, 120, "m")
 
 
 def _store(repo, assistant_id, sha="a" * 64, key=KEY):
-    repo.ensure_blob(sha, 10, "text/plain")
+    repo.passages.ensure_blob(sha, 10, "text/plain")
     chunks = [ChunkDraft(0, 1, 0, 5, "hello"), ChunkDraft(1, 2, 0, 5, "world")]
     vectors = np.eye(2, 4, dtype=np.float32)
-    repo.save_parsed(sha, key, [Page(1, "hello"), Page(2, "world")], chunks, vectors)
+    repo.passages.save_parsed(sha, key, [Page(1, "hello"), Page(2, "world")], chunks, vectors)
     doc_id = repo.add_document(assistant_id, sha, key, "notes.txt")
     return doc_id
 
@@ -50,18 +50,18 @@ def test_documents_chunks_vectors_and_hits(repo):
     doc_id = _store(repo, a.id)
     doc = repo.get_document(doc_id)
     assert (doc.status, doc.pages, doc.chunks) == ("processing", 2, 0)
-    ids, vecs = repo.chunk_vectors([doc_id])
+    ids, vecs = repo.passages.chunk_vectors([doc_id])
     assert vecs.shape == (2, 4) and vecs.dtype == np.float32
     # Not ready yet: retrieval must not see it.
-    assert repo.hits(a.id, [(int(ids[0]), 0.9)]) == []
+    assert repo.passages.hits(a.id, [(int(ids[0]), 0.9)]) == []
     repo.set_document_status(doc_id, "ready")
     assert repo.get_document(doc_id).chunks == 2
-    hits = repo.hits(a.id, [(int(ids[1]), 0.8), (int(ids[0]), 0.5)])
+    hits = repo.passages.hits(a.id, [(int(ids[1]), 0.8), (int(ids[0]), 0.5)])
     assert [(h.text, h.page, h.filename) for h in hits] == [
         ("world", 2, "notes.txt"),
         ("hello", 1, "notes.txt"),
     ]
-    assert repo.page_text("a" * 64, 2) == "world"
+    assert repo.passages.page_text("a" * 64, 2) == "world"
 
 
 def test_hits_are_scoped_to_the_assistant(repo):
@@ -69,8 +69,8 @@ def test_hits_are_scoped_to_the_assistant(repo):
     b = repo.create_assistant(AssistantDraft("B"))
     doc_id = _store(repo, a.id)
     repo.set_document_status(doc_id, "ready")
-    ids, _ = repo.chunk_vectors([doc_id])
-    assert repo.hits(b.id, [(int(ids[0]), 1.0)]) == []
+    ids, _ = repo.passages.chunk_vectors([doc_id])
+    assert repo.passages.hits(b.id, [(int(ids[0]), 1.0)]) == []
 
 
 def test_shared_blob_is_kept_until_no_document_uses_it(repo):
@@ -79,10 +79,10 @@ def test_shared_blob_is_kept_until_no_document_uses_it(repo):
     d1 = _store(repo, a.id)
     d2 = repo.add_document(b.id, "a" * 64, KEY, "copy.txt")
     repo.delete_document(d1)
-    assert repo.delete_unused_blobs() == []
+    assert repo.passages.delete_unused_blobs() == []
     repo.delete_document(d2)
-    assert repo.delete_unused_blobs() == ["a" * 64]
-    assert repo.chunk_vectors([d2])[0].size == 0
+    assert repo.passages.delete_unused_blobs() == ["a" * 64]
+    assert repo.passages.chunk_vectors([d2])[0].size == 0
 
 
 def test_deleting_an_assistant_cascades(repo):
@@ -92,7 +92,7 @@ def test_deleting_an_assistant_cascades(repo):
     repo.delete_assistant(a.id)
     assert repo.list_documents(a.id) == []
     assert repo.list_messages(a.id) == []
-    assert repo.delete_unused_blobs() == ["a" * 64]
+    assert repo.passages.delete_unused_blobs() == ["a" * 64]
 
 
 def test_messages_round_trip_with_citations(repo):

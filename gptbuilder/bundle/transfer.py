@@ -119,7 +119,7 @@ class AssistantBundles:
         vectors: list[np.ndarray] = []
         if include_index:
             for d in docs:
-                key, chunks, vecs = self._repo.document_chunks(d.id)
+                key, chunks, vecs = self._repo.passages.document_chunks(d.id)
                 if key != self._library.chunking or not chunks:
                     continue  # made with older settings: the importer embeds it again
                 records.extend({"document": d.sha256, **dataclasses.asdict(c)} for c in chunks)

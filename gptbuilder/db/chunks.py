@@ -3,11 +3,13 @@ read its passages, vectors and locations back (part of the Repository)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from gptbuilder.db.chunkings import chunking_id, chunking_of
 from gptbuilder.db.flags import FlagQueries
@@ -17,7 +19,15 @@ from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.types import ChunkDraft, FlagDraft, Hit, Page
 
 
-class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQueries)
+class ChunkQueries:
+    """Blobs, their pages and passages (``Repository.passages``)."""
+
+    def __init__(
+        self, session: Callable[[], AbstractContextManager[Session]], flags: FlagQueries
+    ) -> None:
+        self.session = session  # the Repository's: one transaction per call
+        self._flags = flags  # a file's flags are stored in the transaction of its passages
+
     def ensure_blob(self, sha256: str, size_bytes: int, media_type: str) -> None:
         with self.session() as s:
             if s.get(BlobRow, sha256) is None:
@@ -58,7 +68,7 @@ class ChunkQueries(FlagQueries):  # ``session`` is the Repository's (see FlagQue
             )
             if flags:
                 s.flush()
-                self._save_flags(s, sha256, key, flags)
+                self._flags.save_flags(s, sha256, key, flags)
 
     def page_count(self, sha256: str) -> int:
         with self.session() as s:

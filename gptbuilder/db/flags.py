@@ -6,7 +6,7 @@ A flag belongs to a blob (file content) like its chunks do; the owner's decision
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 
 import numpy as np
@@ -20,10 +20,12 @@ from gptbuilder.types import Flag, FlagDraft
 
 
 class FlagQueries:
-    def session(self) -> AbstractContextManager[Session]:  # provided by Repository
-        raise NotImplementedError
+    """Flags and the owner's keep/exclude decisions (``Repository.flags``)."""
 
-    def _save_flags(
+    def __init__(self, session: Callable[[], AbstractContextManager[Session]]) -> None:
+        self.session = session  # the Repository's: one transaction per call
+
+    def save_flags(
         self, s: Session, sha256: str, chunking_id: int, flags: Sequence[FlagDraft]
     ) -> None:
         """Inside save_parsed's transaction, after the chunks have ids."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import numpy as np
@@ -16,8 +17,10 @@ from gptbuilder.ingest.chunk import Chunking
 
 
 class ReembedQueries:
-    def session(self) -> AbstractContextManager[Session]:  # provided by Repository
-        raise NotImplementedError
+    """Moving stored passages to another embedding model (``Repository.reembedding``)."""
+
+    def __init__(self, session: Callable[[], AbstractContextManager[Session]]) -> None:
+        self.session = session  # the Repository's: one transaction per call
 
     def embedding_keys(self) -> list[tuple[str, Chunking]]:
         """Distinct (blob sha256, chunking) pairs of ready documents."""

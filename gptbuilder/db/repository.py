@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gptbuilder.db import migrate
 from gptbuilder.db.chunkings import chunking_id
 from gptbuilder.db.chunks import ChunkQueries
+from gptbuilder.db.flags import FlagQueries
 from gptbuilder.db.reembed import ReembedQueries
 from gptbuilder.db.schema import (
     AssistantRow,
@@ -71,11 +72,17 @@ def _assistant(row: AssistantRow) -> Assistant:
     )
 
 
-class Repository(ChunkQueries, ReembedQueries):
+class Repository:
+    """Assistants, documents and messages here; passages, flags and re-embedding in the parts
+    it holds (``passages``, ``flags``, ``reembedding``), which share its sessions."""
+
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         migrate.upgrade(self.engine)  # create, or bring an older database to the newest schema
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.flags = FlagQueries(self.session)
+        self.passages = ChunkQueries(self.session, self.flags)
+        self.reembedding = ReembedQueries(self.session)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -112,7 +112,7 @@ class AnswerEngine:
 
     def _passages(self, assistant_id: int) -> tuple[tuple[int, ...], list[str]]:
         ids = tuple(self._repo.ready_document_ids(assistant_id))
-        return ids, self._repo.ready_chunk_texts(assistant_id)
+        return ids, self._repo.passages.ready_chunk_texts(assistant_id)
 
     def retrieve(self, assistant_id: int, question: str, k: int | None = None) -> list[Hit]:
         """The k (default top_k) best passages, dense and keyword results fused."""
@@ -135,7 +135,7 @@ class AnswerEngine:
         hits = retrieved[: self._top_k]
         judged = self.judge(assistant.id, question, hits) if hits else None
         flagged = best_excluded(
-            self._repo.excluded_passages(assistant.id),
+            self._repo.passages.excluded_passages(assistant.id),
             lambda: self._embedder.embed([question])[0],
             hits,
             judged,

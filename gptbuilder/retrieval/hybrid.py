@@ -148,7 +148,7 @@ class HybridRetriever:
             fused = fuse(found.dense, found.keyword, self.fusion)
         # A few spare: chunks of a document still being added are in the vector index but are
         # not yet hits, and must not leave the answer short of sources.
-        hits = self._repo.hits(assistant_id, fused[: 2 * k + 4])[:k]
+        hits = self._repo.passages.hits(assistant_id, fused[: 2 * k + 4])[:k]
         return self._with_raw_scores(assistant_id, question, hits, found)
 
     def _with_raw_scores(
@@ -160,7 +160,7 @@ class HybridRetriever:
         keyword = dict(found.keyword)
         no_dense = [h.chunk_id for h in hits if h.chunk_id not in dense]
         if no_dense:
-            for cid, vec in self._repo.chunk_embeddings(no_dense).items():
+            for cid, vec in self._repo.passages.chunk_embeddings(no_dense).items():
                 dense[cid] = float(np.dot(vec, found.vector))
         no_keyword = [h.chunk_id for h in hits if h.chunk_id not in keyword]
         if self._keywords is not None and no_keyword:

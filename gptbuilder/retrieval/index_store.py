@@ -53,7 +53,7 @@ class IndexStore:
                 index = FaissIndex.load(path, self._ann_threshold)
             except Exception as err:  # damaged file: the database can rebuild it
                 log.warning("index %s unreadable (%r); rebuilding", path, err)
-        ids = self._repo.chunk_ids(self._repo.ready_document_ids(assistant_id))
+        ids = self._repo.passages.chunk_ids(self._repo.ready_document_ids(assistant_id))
         if index is not None and getattr(index, "dim", self._dim) == self._dim:
             if index.ids() == set(ids.tolist()):
                 return index
@@ -68,7 +68,9 @@ class IndexStore:
         return self._new_index(self._dim)
 
     def _rebuild(self, assistant_id: int) -> VectorIndex:
-        ids, vectors = self._repo.chunk_vectors(self._repo.ready_document_ids(assistant_id))
+        ids, vectors = self._repo.passages.chunk_vectors(
+            self._repo.ready_document_ids(assistant_id)
+        )
         index = self._make()
         if len(ids):
             index.add(ids, vectors)

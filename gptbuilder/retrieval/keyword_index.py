@@ -156,7 +156,9 @@ class KeywordIndexStore:
         if path is not None and path.is_dir():
             try:
                 index = KeywordIndex.load(path)
-                expected = self._repo.chunk_ids(self._repo.ready_document_ids(assistant_id))
+                expected = self._repo.passages.chunk_ids(
+                    self._repo.ready_document_ids(assistant_id)
+                )
                 if index.ids() == set(expected.tolist()):
                     return index
                 log.warning("keyword index of assistant %d is out of date", assistant_id)
@@ -166,7 +168,7 @@ class KeywordIndexStore:
 
     def _rebuild(self, assistant_id: int) -> KeywordIndex:
         started = time.perf_counter()
-        ids, texts = self._repo.chunk_texts(self._repo.ready_document_ids(assistant_id))
+        ids, texts = self._repo.passages.chunk_texts(self._repo.ready_document_ids(assistant_id))
         index = KeywordIndex(ids, texts)
         path = self._path(assistant_id)
         if path is not None:

@@ -268,7 +268,7 @@ class Handlers:
 
     def flag_view(self, assistant_id: int | None) -> list[Any]:
         """Returns: flag summary, flags table, passage picker."""
-        flags = self.s.repo.list_flags(int(assistant_id)) if assistant_id is not None else []
+        flags = self.s.repo.flags.list_flags(int(assistant_id)) if assistant_id is not None else []
         return [
             flagged.summary(flags) if assistant_id is not None else "",
             flagged.flags_table(flags),
@@ -287,7 +287,7 @@ class Handlers:
                 notice("Tick the flagged passages first.", "error"),
                 *self.flag_view(assistant_id),
             ]
-        allowed = {f.chunk_id for f in self.s.repo.list_flags(int(assistant_id))}
+        allowed = {f.chunk_id for f in self.s.repo.flags.list_flags(int(assistant_id))}
         ids = [int(c) for c in chunk_ids if int(c) in allowed]  # only this assistant's flags
         changed = self.s.library.set_excluded(ids, excluded)
         what = "excluded from answers" if excluded else "kept as data"

@@ -124,8 +124,8 @@ def passage_page(
     (those that support a claim) are marked inside it."""
     repo = services.repo
     doc = repo.get_document(document_id)
-    page, start, end = repo.chunk_location(document_id, chunk_id)
-    text = repo.page_text(doc.sha256, page)
+    page, start, end = repo.passages.chunk_location(document_id, chunk_id)
+    text = repo.passages.page_text(doc.sha256, page)
     q_start, q_end = start, end
     if quote and 0 <= quote[0] < quote[1] <= end - start:
         q_start, q_end = start + quote[0], start + quote[1]
