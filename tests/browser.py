@@ -76,3 +76,19 @@ def browser_page(app_url: str) -> Iterator[tuple[object, Guard]]:
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def open_assistant(page, url: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Load the app and pick an assistant by name."""
+    page.goto(url + "/")
+    page.locator("#picker").get_by_text(name).click()
+
+
+def ask(page, question: str):  # type: ignore[no-untyped-def]
+    """Ask in the Chat tab; returns the answer's message once its sources are shown."""
+    page.get_by_role("tab", name="Chat").click()
+    page.fill("#question textarea", question)
+    page.click("#send")
+    last = page.locator("#chatbot .message").last
+    last.get_by_text("Sources", exact=True).wait_for(timeout=180_000)
+    return last

@@ -7,7 +7,7 @@ before anything is shown): embedder, FAISS, BM25, spaCy, SQLite, the server."""
 from __future__ import annotations
 
 import pytest
-from browser import browser_page, need_chromium, shot
+from browser import ask, browser_page, need_chromium, open_assistant, shot
 
 from conftest import make_settings
 from gptbuilder.backends.llm import ExtractiveFakeLLM
@@ -56,13 +56,8 @@ def test_a_poisoned_conflict_says_the_sources_disagree(tmp_path, real_embedder):
 
     try:
         with BackgroundServer(services) as server, browser_page(server.url) as (page, guard):
-            page.goto(server.url + "/")
-            page.locator("#picker").get_by_text("Harbour museum").click()
-            page.get_by_role("tab", name="Chat").click()
-            page.fill("#question textarea", QUESTION)
-            page.click("#send")
-            last = page.locator("#chatbot .message").last
-            last.get_by_text("Sources", exact=True).wait_for(timeout=180_000)
+            open_assistant(page, server.url, "Harbour museum")
+            last = ask(page, QUESTION)
             check(last)
             last.evaluate("e => e.scrollIntoView({block: 'start'})")
             shot(page, "chat-conflict")
@@ -80,8 +75,7 @@ def test_a_poisoned_conflict_says_the_sources_disagree(tmp_path, real_embedder):
     services = build(data, real_embedder)  # the app started again on the same data folder
     try:
         with BackgroundServer(services) as server, browser_page(server.url) as (page, guard):
-            page.goto(server.url + "/")
-            page.locator("#picker").get_by_text("Harbour museum").click()
+            open_assistant(page, server.url, "Harbour museum")
             page.get_by_role("tab", name="Chat").click()
             last = page.locator("#chatbot .message").last
             last.get_by_text("Sources", exact=True).wait_for()

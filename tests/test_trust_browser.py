@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import pytest
-from browser import browser_page, need_chromium, shot
+from browser import ask, browser_page, need_chromium, open_assistant, shot
 
 from conftest import make_settings
 from gptbuilder.backends.llm import ExtractiveFakeLLM, Message
@@ -47,20 +47,6 @@ def with_document(services: Services, tmp_path, name: str, filename: str, text: 
     doc.write_text(text, encoding="utf-8")
     services.library.add_file(a.id, doc, filename)
     return a
-
-
-def open_assistant(page, url: str, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(url + "/")
-    page.locator("#picker").get_by_text(name).click()
-
-
-def ask(page, question: str):  # type: ignore[no-untyped-def]
-    page.get_by_role("tab", name="Chat").click()
-    page.fill("#question textarea", question)
-    page.click("#send")
-    last = page.locator("#chatbot .message").last
-    last.get_by_text("Sources", exact=True).wait_for(timeout=180_000)
-    return last
 
 
 def test_quotes_and_model_words_look_different_and_notes_survive_a_restart(tmp_path, real_embedder):
