@@ -100,8 +100,7 @@ class Ingestor:
         indexes: IndexStore,
         embedder: Embedder,
         upkeep: Upkeep,
-        chunk_size: int,
-        chunk_overlap: int,
+        chunking: Chunking,  # the chunker's settings and this embedder's model
         max_upload_bytes: int,
         limits: LoadLimits,
         keywords: KeywordIndexStore | None = None,
@@ -113,8 +112,6 @@ class Ingestor:
         self._indexes = indexes
         self._embedder = embedder
         self._upkeep = upkeep
-        self._chunk_size = chunk_size
-        self._chunk_overlap = chunk_overlap
         self._max_bytes = max_upload_bytes
         self._limits = limits
         self._keywords = keywords
@@ -122,7 +119,7 @@ class Ingestor:
         self._exclude_flagged = exclude_flagged
         # The learned injection check (services builds it once); None: the rules alone.
         self._detector = detector
-        self.chunking = Chunking(chunk_size, chunk_overlap, embedder.model_id)
+        self.chunking = chunking
 
     def add_file(
         self,
@@ -315,8 +312,8 @@ class Ingestor:
                 progress(0.1, f"Splitting {filename} into passages")
                 pending.chunks = chunk_pages(
                     loaded.pages,
-                    self._chunk_size,
-                    self._chunk_overlap,
+                    self.chunking.size,
+                    self.chunking.overlap,
                     markdown=loaded.media_type == MARKDOWN,
                 )
                 if not pending.chunks:

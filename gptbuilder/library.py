@@ -16,6 +16,7 @@ from gptbuilder.adding import AddResult, Ingestor, Prebuilt, Progress
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
 from gptbuilder.filestore import FileStore, sha256_file
+from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.ingest.load import LoadLimits, ReadAhead
 from gptbuilder.personas.definition import unique_name
 from gptbuilder.retrieval.index_store import IndexStore
@@ -57,8 +58,7 @@ class Library:
             indexes,
             embedder,
             self._upkeep,
-            chunk_size,
-            chunk_overlap,
+            Chunking(chunk_size, chunk_overlap, embedder.model_id),
             max_upload_bytes,
             self._limits,
             keywords,
