@@ -12,7 +12,7 @@
     defended (the app's prompt: fenced, neutralised, data rule, canary) side by side, plus what
     the defended pipeline shows after its citation check, and with flagged passages excluded.
 
-(d) The learned check (``retrieval/injection_model.py``, trained by bench.injection_train):
+(d) The learned check (``safety/injection_model.py``, trained by bench.injection_train):
     recall per attack family of bench.injection_data leaving that family out of training
     (rules, classifier, both), its false positives on the held-out part of every benign set,
     and the time it adds per passage. (a) then also reports it and both layers together.
@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gptbuilder.ingest.chunk import chunk_pages
-from gptbuilder.retrieval.injection import scan
+from gptbuilder.safety.injection import scan
 from gptbuilder.types import Page
 
 log = logging.getLogger("bench.injection")

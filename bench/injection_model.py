@@ -176,8 +176,8 @@ def record(bipia: dict, n: int, max_tokens: int, seed: int, tape: Path, undefend
 
 def _flagger(embedder: object) -> Callable[[list[ChunkDraft]], set[int]]:
     """The ordinals of the passages the app flags at upload (rules and learned check)."""
-    from gptbuilder.retrieval import injection
-    from gptbuilder.retrieval.injection_model import load_detector
+    from gptbuilder.safety import injection
+    from gptbuilder.safety.injection_model import load_detector
 
     detector = load_detector(embedder)  # type: ignore[arg-type]
     if detector is None:

@@ -9,7 +9,7 @@ the unit's vector from the app's default embedder (the int8 ONNX model) and the 
 A logistic regression (scikit-learn, lbfgs: deterministic) is fitted; the threshold is the
 lowest that keeps passage-level false positives at or under ``--target-fpr`` on the
 calibration part of every benign set. The weights are written to
-``gptbuilder/retrieval/injection_model.npz`` (plain arrays).
+``gptbuilder/safety/injection_model.npz`` (plain arrays).
 
 ``--lofo`` also runs the leave-one-family-out evaluation (what bench.injection reports).
 Vectors are cached in bench/results/cache/ (keyed by the unit's text and the model).
@@ -32,8 +32,8 @@ import numpy as np
 
 from bench.injection_data import attack_families, benign_sets, part
 from gptbuilder.ingest.chunk import chunk_pages
-from gptbuilder.retrieval.injection import scan
-from gptbuilder.retrieval.injection_model import (
+from gptbuilder.safety.injection import scan
+from gptbuilder.safety.injection_model import (
     CUE_NAMES,
     MODEL_FILE,
     cues,
@@ -402,7 +402,7 @@ class Scorer:
     """The committed model's passage scores, with unit vectors from the cache (benchmarks)."""
 
     def __init__(self, cache: VectorCache, path: Path = MODEL_FILE) -> None:
-        from gptbuilder.retrieval.injection_model import Detector
+        from gptbuilder.safety.injection_model import Detector
 
         detector = Detector.load(cache.embedder, path)
         self.model = Model(detector.weights, detector.bias, detector.threshold)
@@ -421,7 +421,7 @@ class Scorer:
 def ingestion_cost(data: Path, embedder, n: int = 200) -> dict:  # type: ignore[no-untyped-def]
     """Seconds per passage the learned check adds (no cache), beside embedding the passages,
     on SciFact abstracts and READMEs (technical Markdown)."""
-    from gptbuilder.retrieval.injection_model import Detector
+    from gptbuilder.safety.injection_model import Detector
 
     detector = Detector.load(embedder)
     sets = benign_sets(data, SITE_PACKAGES)

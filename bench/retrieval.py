@@ -42,7 +42,7 @@ from gptbuilder.backends.vector_index import FaissIndex
 from gptbuilder.config import Settings
 from gptbuilder.db import Repository
 from gptbuilder.ingest.chunk import Chunking
-from gptbuilder.retrieval.hybrid import (
+from gptbuilder.search.hybrid import (
     Fusion,
     HybridRetriever,
     Scored,
@@ -50,8 +50,8 @@ from gptbuilder.retrieval.hybrid import (
     fuse,
     rrf_fusion,
 )
-from gptbuilder.retrieval.index_store import IndexStore
-from gptbuilder.retrieval.keyword_index import KeywordIndexStore
+from gptbuilder.search.index_store import IndexStore
+from gptbuilder.search.keyword_index import KeywordIndexStore
 from gptbuilder.services import build_embedder
 from gptbuilder.types import AssistantDraft, ChunkDraft, Page
 

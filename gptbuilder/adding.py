@@ -21,10 +21,10 @@ from gptbuilder.filestore import FileStore, sha256_file
 from gptbuilder.ingest.chunk import Chunking, chunk_pages
 from gptbuilder.ingest.load import Loaded, LoadLimits, ReadAhead, load_file_isolated
 from gptbuilder.ingest.sniff import MARKDOWN
-from gptbuilder.retrieval.index_store import IndexStore
-from gptbuilder.retrieval.injection import flag_passages
-from gptbuilder.retrieval.injection_model import Detector
-from gptbuilder.retrieval.keyword_index import KeywordIndexStore
+from gptbuilder.safety.injection import flag_passages
+from gptbuilder.safety.injection_model import Detector
+from gptbuilder.search.index_store import IndexStore
+from gptbuilder.search.keyword_index import KeywordIndexStore
 from gptbuilder.types import ChunkDraft, Document
 from gptbuilder.upkeep import Upkeep
 
@@ -86,7 +86,7 @@ class AddResult:
     ocr_pages: int = 0  # pages read by text recognition
     replaced: str | None = None  # name of the earlier version this file replaced
     vectors_imported: bool = False  # the vectors came with an imported assistant file
-    flagged: int = 0  # passages that look aimed at the model (see retrieval.injection)
+    flagged: int = 0  # passages that look aimed at the model (see safety.injection)
     hidden: int = 0  # pieces of text a reader cannot see, left out (or kept) and flagged
 
 

@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     bundle_max_ratio: int = Field(
         default=100, ge=2, description="Most an entry may expand when unpacked (zip bombs)."
     )
-    # Documents are data, not instructions (see retrieval.injection and retrieval.sanitize).
+    # Documents are data, not instructions (see safety.injection and safety.sanitize).
     keep_hidden_text: bool = Field(
         default=False,
         description="Index text a reader cannot see (white, invisible, tiny or off-page text in "

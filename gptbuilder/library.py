@@ -19,9 +19,9 @@ from gptbuilder.filestore import FileStore, sha256_file
 from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.ingest.load import LoadLimits, ReadAhead
 from gptbuilder.personas.definition import unique_name
-from gptbuilder.retrieval.index_store import IndexStore
-from gptbuilder.retrieval.injection_model import Detector
-from gptbuilder.retrieval.keyword_index import KeywordIndexStore
+from gptbuilder.safety.injection_model import Detector
+from gptbuilder.search.index_store import IndexStore
+from gptbuilder.search.keyword_index import KeywordIndexStore
 from gptbuilder.types import Assistant, AssistantDraft
 from gptbuilder.upkeep import Upkeep
 

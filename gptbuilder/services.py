@@ -18,10 +18,10 @@ from gptbuilder.db import Repository
 from gptbuilder.ingest.load import LoadLimits
 from gptbuilder.library import FileStore, Library
 from gptbuilder.retrieval.answer import AnswerEngine
-from gptbuilder.retrieval.hybrid import Fusion
-from gptbuilder.retrieval.index_store import IndexStore
-from gptbuilder.retrieval.injection_model import load_detector
-from gptbuilder.retrieval.keyword_index import KeywordIndexStore
+from gptbuilder.safety.injection_model import load_detector
+from gptbuilder.search.hybrid import Fusion
+from gptbuilder.search.index_store import IndexStore
+from gptbuilder.search.keyword_index import KeywordIndexStore
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ class FlagDraft:
     """
 
     page: int
-    kind: str  # see retrieval.injection.KINDS
+    kind: str  # see safety.injection.KINDS
     reason: str  # plain language, shown to the owner
     evidence: str  # the words that triggered it
     ordinal: int | None = None

@@ -7,8 +7,8 @@ import logging
 
 from gptbuilder.db import Repository
 from gptbuilder.filestore import FileStore
-from gptbuilder.retrieval.index_store import IndexStore
-from gptbuilder.retrieval.keyword_index import KeywordIndexStore
+from gptbuilder.search.index_store import IndexStore
+from gptbuilder.search.keyword_index import KeywordIndexStore
 from gptbuilder.types import Document
 
 log = logging.getLogger("gptbuilder.library")

@@ -1,6 +1,7 @@
 """Citation mapping: markers become numbered sources only when they are real and supported."""
 
-from gptbuilder.retrieval.cite import resolve_citations, split_sentences
+from gptbuilder.language import split_sentences
+from gptbuilder.retrieval.cite import resolve_citations
 from gptbuilder.types import Hit
 
 

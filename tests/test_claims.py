@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from gptbuilder.language import sentence_spans
 from gptbuilder.retrieval.cite import is_verbatim, resolve_citations, unframe
 from gptbuilder.retrieval.claims import check, check_in_passage, find_support
-from gptbuilder.retrieval.evidence import sentence_spans
 from gptbuilder.types import Hit
 
 LCIS = (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gptbuilder.retrieval.hybrid import Fusion, convex_fusion, fuse, min_max, rrf_fusion
+from gptbuilder.search.hybrid import Fusion, convex_fusion, fuse, min_max, rrf_fusion
 
 
 def test_min_max_maps_best_to_one_and_worst_to_zero():

@@ -14,7 +14,7 @@ from gptbuilder.backends.vector_index import NumpyIndex
 from gptbuilder.ingest.load import LoadLimits, load_file
 from gptbuilder.ingest.pdf_hidden import INVISIBLE, OFF_PAGE, TINY, WHITE
 from gptbuilder.personas.definition import make_draft
-from gptbuilder.retrieval.injection import HIDDEN
+from gptbuilder.safety.injection import HIDDEN
 from gptbuilder.services import Services
 
 VISIBLE = "The museum opens at nine and closes at five on weekdays."

@@ -8,7 +8,7 @@ from conftest import make_settings
 from gptbuilder.backends.llm import ExtractiveFakeLLM
 from gptbuilder.backends.vector_index import FaissIndex
 from gptbuilder.personas.definition import make_draft
-from gptbuilder.retrieval.hybrid import HybridRetriever
+from gptbuilder.search.hybrid import HybridRetriever
 from gptbuilder.services import Services
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from gptbuilder.ingest.chunk import chunk_pages
-from gptbuilder.ingest.images import strip_images
 from gptbuilder.ingest.load import load_file
-from gptbuilder.retrieval.injection import EXFILTRATION, flag_passages, scan
+from gptbuilder.safety.images import strip_images
+from gptbuilder.safety.injection import EXFILTRATION, flag_passages, scan
 
 README = """# fastwidget
 

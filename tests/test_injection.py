@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gptbuilder.ingest.chunk import chunk_pages
-from gptbuilder.retrieval.injection import (
+from gptbuilder.safety.injection import (
     ENCODED,
     EXFILTRATION,
     HIDDEN,
@@ -20,7 +20,7 @@ from gptbuilder.retrieval.injection import (
     flag_passages,
     scan,
 )
-from gptbuilder.retrieval.sanitize import scan_form, strip_invisible
+from gptbuilder.safety.sanitize import scan_form, strip_invisible
 from gptbuilder.types import HiddenText, Page
 
 

@@ -10,7 +10,7 @@ import pytest
 from gptbuilder.ingest.chunk import chunk_pages
 from gptbuilder.ingest.load import load_file
 from gptbuilder.ingest.sniff import MARKDOWN
-from gptbuilder.retrieval.injection import HIDDEN, INSTRUCTION, flag_passages, scan
+from gptbuilder.safety.injection import HIDDEN, INSTRUCTION, flag_passages, scan
 
 SECTION_156 = (
     "Section 156 of title 18 makes it a misdemeanor if a bankruptcy case or related proceeding "

@@ -1,4 +1,4 @@
-"""The learned injection check (``retrieval/injection_model.py``) and look-alike folding, with
+"""The learned injection check (``safety/injection_model.py``) and look-alike folding, with
 the committed weights and the app's real embedder."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from gptbuilder.backends.vector_index import NumpyIndex
 from gptbuilder.errors import ModelError
 from gptbuilder.ingest.chunk import chunk_pages
 from gptbuilder.personas.definition import make_draft
-from gptbuilder.retrieval.injection import INSTRUCTION, flag_passages, scan
-from gptbuilder.retrieval.injection_model import (
+from gptbuilder.safety.injection import INSTRUCTION, flag_passages, scan
+from gptbuilder.safety.injection_model import (
     MODEL_FILE,
     Detector,
     cues,
@@ -24,7 +24,7 @@ from gptbuilder.retrieval.injection_model import (
     load_detector,
     units,
 )
-from gptbuilder.retrieval.sanitize import fold_lookalikes, scan_form
+from gptbuilder.safety.sanitize import fold_lookalikes, scan_form
 from gptbuilder.services import Services
 from gptbuilder.types import Page
 

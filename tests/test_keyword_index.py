@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from gptbuilder.personas.definition import make_draft
-from gptbuilder.retrieval.keyword_index import KeywordIndex, KeywordIndexStore
+from gptbuilder.search.keyword_index import KeywordIndex, KeywordIndexStore
 
 TEXTS = {
     11: "Replace the filter cartridge XK-4471 every six months.",

@@ -19,7 +19,7 @@ from gptbuilder.backends.vector_index import NumpyIndex
 from gptbuilder.personas.definition import make_draft
 from gptbuilder.retrieval.answer import WITHHELD
 from gptbuilder.retrieval.prompt import PromptGuard, build_messages
-from gptbuilder.retrieval.sanitize import DATAMARK
+from gptbuilder.safety.sanitize import DATAMARK
 from gptbuilder.services import Services
 from gptbuilder.types import Answer, Assistant, Citation, Hit
 from gptbuilder.ui.render import LEAD_LABEL, escape_untrusted, render_answer

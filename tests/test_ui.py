@@ -219,7 +219,7 @@ def test_cancel_undoes_the_file_in_progress_and_keeps_finished_ones(tmp_path, mo
 def test_an_upload_of_several_files_builds_the_keyword_index_once(tmp_path, monkeypatch):
     """BM25 is rebuilt from all of an assistant's passages: once per upload, not per file,
     and when the upload ends every file's words are searchable."""
-    from gptbuilder.retrieval.keyword_index import KeywordIndexStore
+    from gptbuilder.search.keyword_index import KeywordIndexStore
 
     services = Services.build(
         make_settings(tmp_path / "data"), HashingEmbedder(), ExtractiveFakeLLM, NumpyIndex

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gptbuilder.errors import ModelError
+from gptbuilder.language import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,6 @@ class LlamaCppLLM:
                     yield piece
 
 
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
-
-
 class ExtractiveFakeLLM:
     """Deterministic fake: answers with the first sentence of source [1], cited.
 
@@ -111,8 +109,7 @@ class ExtractiveFakeLLM:
         prompt = messages[-1]["content"]
         m = re.search(r"^\[1\] (.+)$", prompt, re.MULTILINE)
         if m:
-            sentence = _SENTENCE.search(m.group(1))
-            answer = (sentence.group(0).strip() if sentence else m.group(1).strip()) + " [1]"
+            answer = split_sentences(m.group(1))[0].strip() + " [1]"
         else:
             answer = "I don't know; there is nothing about that in my documents."
         for word in answer.split(" "):

@@ -136,7 +136,7 @@ class ChunkRow(Base):
 
 class FlagRow(Base):
     """Why a passage, or text hidden in a file, looks aimed at the model (see
-    retrieval.injection). Derived from the content, like chunks: shared by every assistant
+    safety.injection). Derived from the content, like chunks: shared by every assistant
     holding the same file."""
 
     __tablename__ = "flags"

@@ -12,13 +12,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gptbuilder.language import sentence_ends
 from gptbuilder.types import ChunkDraft, Page
 
 CHUNKER_VERSION = "1"
 
-# A sentence ends at . ! ? (plus closing quotes/brackets) followed by whitespace, or at a
-# paragraph break (blank line). Single newlines inside a paragraph are PDF line wraps.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n\s*\n")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
 _MD_MARKS = re.compile(r"#{1,6}[ \t]+")  # the marks before a Markdown heading's words
 
@@ -48,11 +46,14 @@ def _sentence_spans(text: str, markdown: bool) -> list[_Span]:
         start = para.start()
         pos = start
         first = True
-        for m in _SENTENCE_END.finditer(text, para.start(), para.end()):
-            if m.start() > pos:
-                spans.append(_Span(pos, m.start(), heading, new_heading and first))
+        # Every stop ends a sentence here, abbreviations too (see ``language``).
+        for gap_start, gap_end in sentence_ends(
+            text, para.start(), para.end(), abbreviations=False
+        ):
+            if gap_start > pos:
+                spans.append(_Span(pos, gap_start, heading, new_heading and first))
                 first = False
-            pos = m.end()
+            pos = gap_end
         if pos < para.end():
             spans.append(_Span(pos, para.end(), heading, new_heading and first))
     return spans

@@ -32,12 +32,12 @@ from typing import Any
 
 from gptbuilder.errors import Cancelled, IngestError
 from gptbuilder.ingest import sniff
-from gptbuilder.ingest.images import strip_image_pages
 from gptbuilder.ingest.pdf import PdfFile, PdfPart, assemble, page_count, read_pages, read_pdf
 from gptbuilder.ingest.text import Loaded, normalize_text, ranges, read_text
 from gptbuilder.ingest.webpage import read_html
 from gptbuilder.ingest.word import read_docx
-from gptbuilder.retrieval.sanitize import notable, strip_invisible
+from gptbuilder.safety.images import strip_image_pages
+from gptbuilder.safety.sanitize import notable, strip_invisible
 from gptbuilder.types import Page
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gptbuilder.errors import IngestError
-from gptbuilder.retrieval.sanitize import InvisibleRun
+from gptbuilder.safety.sanitize import InvisibleRun
 from gptbuilder.types import HiddenText, Page
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

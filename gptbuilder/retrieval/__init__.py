@@ -1,1 +1,2 @@
-"""Finding passages, building prompts, and mapping answers back to their sources."""
+"""Answers: judging what was found, building prompts, and holding every sentence shown to its
+source (search is in ``gptbuilder.search``, document safety in ``gptbuilder.safety``)."""

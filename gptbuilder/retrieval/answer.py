@@ -22,20 +22,19 @@ from dataclasses import dataclass, replace
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.backends.llm import LLM
 from gptbuilder.db import Repository
+from gptbuilder.language import content_words, split_sentences
 from gptbuilder.retrieval.cite import (
     MARKER,
     _attach,
     cited_sentences,
-    content_words,
     resolve_citations,
-    split_sentences,
 )
 from gptbuilder.retrieval.claims import analyzer, check_in_passage
 from gptbuilder.retrieval.conflicts import disagreement
 from gptbuilder.retrieval.evidence import (
     Assessment,
-    Candidates,
     Evidence,
+    SentenceCandidates,
     SentenceVectors,
     TermStats,
     TermStatsCache,
@@ -45,11 +44,11 @@ from gptbuilder.retrieval.evidence import (
     is_question,
 )
 from gptbuilder.retrieval.flagged_match import best_excluded
-from gptbuilder.retrieval.hybrid import Fusion, HybridRetriever
-from gptbuilder.retrieval.index_store import IndexStore
-from gptbuilder.retrieval.keyword_index import KeywordIndexStore
 from gptbuilder.retrieval.prompt import PromptGuard, build_messages
-from gptbuilder.retrieval.sanitize import DATAMARK, FENCE_LIKE
+from gptbuilder.safety.sanitize import DATAMARK, FENCE_LIKE
+from gptbuilder.search.hybrid import Fusion, HybridRetriever
+from gptbuilder.search.index_store import IndexStore
+from gptbuilder.search.keyword_index import KeywordIndexStore
 from gptbuilder.types import Answer, Assistant, ChatMessage, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -102,7 +101,7 @@ class AnswerEngine:
         self._top_k = top_k
         self._answer_tokens = answer_tokens
         self._abstain = abstain
-        self._datamark = datamark  # see retrieval.sanitize.datamark
+        self._datamark = datamark  # see safety.sanitize.datamark
         self._stats = TermStatsCache(self._passages)
         self._sentences = SentenceVectors(embedder.embed)
         # Claim checks per sentence and the lead quote; False: the passage-level check of
@@ -121,7 +120,9 @@ class AnswerEngine:
     def judge(self, assistant_id: int, question: str, hits: Sequence[Hit]) -> Assessment:
         return assess(question, hits, self._sentences, self._term_stats(assistant_id), self._top_k)
 
-    def candidates(self, assistant_id: int, question: str, hits: Sequence[Hit]) -> Candidates:
+    def candidates(
+        self, assistant_id: int, question: str, hits: Sequence[Hit]
+    ) -> SentenceCandidates:
         """The sentences of ``hits`` with their ranking features (for fitting the ranker)."""
         return candidates(question, hits, self._sentences, self._term_stats(assistant_id))
 

@@ -24,26 +24,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from gptbuilder.language import STOPWORDS, content_words, fold, split_sentences
 from gptbuilder.types import Answer, Citation, Claim, Hit
 
 MARKER = re.compile(r"\s*\[(?:sources?\s*)?(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]", re.IGNORECASE)
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
-# In document text a single line break is a PDF line wrap: only a blank line ends a sentence.
-_PARAGRAPH_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n\s*\n\s*")
-_ABBREVIATION = re.compile(
-    r"(?:\b(?:Ltd|Inc|Co|Corp|Dr|Mr|Mrs|Ms|Prof|St|No|Vol|Fig|vs|etc|approx|e\.g|i\.e|Rev|Gen|"
-    r"Col|Lt|Sgt|Capt|Sen|Rep|Gov|Jr|Sr|Mt|Ft|Ave|Dept|Univ|Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|"
-    r"Nov|Dec|U\.S|ca|cf|al|Nos|pp|Art|Sec|Ch)|"
-    r"\b[A-Z])\.$"
-)
-_WORD = re.compile(r"\w+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-STOPWORDS = frozenset(
-    "a an and are as at be by for from has have in is it its of on or that the this to was "
-    "were which with not no yes but if so than then there these those they their he she his "
-    "her we you i our your what who when where why how do does did can could would should "
-    "will may might been being also into about after before more most other some such only".split()
-)
 SUPPORT_THRESHOLD = 0.45  # of the blended score below; tuned on the tests' real answers
 MIN_CONTENT_WORDS = 3  # shorter sentences ("Yes.") are not checked or cited on their own
 
@@ -67,30 +52,6 @@ FRAMING = re.compile(
 LABEL = re.compile(r"^\s*(?:A|Answer)\s*:\s+")
 QUOTED = re.compile(r"[“\"«„]([^“”\"«»„]{2,})[”\"»“]")
 _DASHES = re.compile(r"[\s\-\u2010\u2011\u2012\u2013\u2014\u00ad]+")
-
-
-def content_words(text: str) -> set[str]:
-    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS}
-
-
-def split_sentences(text: str, document: bool = False) -> list[str]:
-    """Sentences with their trailing whitespace; joined they give back ``text``.
-
-    A stop after a common abbreviation ("Ltd.", "Dr.") or an initial ("J.") does not end one.
-    In model output every line break ends a sentence (lists); in ``document`` text only a
-    blank line does.
-    """
-    out: list[str] = []
-    start = 0
-    for m in (_PARAGRAPH_BOUNDARY if document else _BOUNDARY).finditer(text):
-        if m.group(0).strip() == "" and "\n\n" not in m.group(0).replace(" ", ""):
-            if _ABBREVIATION.search(text[start : m.start()]):
-                continue
-        out.append(text[start : m.end()])
-        start = m.end()
-    if start < len(text):
-        out.append(text[start:])
-    return [s for s in out if s.strip()] if text.strip() else []
 
 
 def numbers(text: str) -> set[str]:
@@ -152,8 +113,6 @@ def _support(
 def verbatim_key(text: str) -> str:
     """Text compared word for word: case, accents, whitespace, hyphens and dashes, curly
     quotes and the punctuation at either end do not count."""
-    from gptbuilder.retrieval.lexicon import fold
-
     return _DASHES.sub(" ", fold(text)).strip(" .,;:!?'\"()[]")
 
 

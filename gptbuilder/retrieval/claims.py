@@ -356,7 +356,7 @@ def check_in_passage(
 ) -> tuple[tuple[int, int, tuple[str, ...]] | None, str]:
     """``find_support`` over the sentences of ``passage``, in the form the citation step
     takes (``cite.SpanCheck``): ((start, end, supporting words) or None, why not)."""
-    from gptbuilder.retrieval.evidence import sentence_spans
+    from gptbuilder.language import sentence_spans
 
     found, why = find_support(claim, passage, sentence_spans(passage), nlp)
     return ((found.start, found.end, found.support) if found else None), why

@@ -23,8 +23,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from gptbuilder.language import fold
 from gptbuilder.retrieval.evidence import Assessment, Evidence, terms
-from gptbuilder.retrieval.lexicon import fold
 from gptbuilder.types import Answer, Citation, ConflictSide, Hit
 
 log = logging.getLogger(__name__)

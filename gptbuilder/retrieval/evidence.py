@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gptbuilder.retrieval.cite import STOPWORDS, split_sentences
+from gptbuilder.language import STOPWORDS, sentence_spans, stem_word
 from gptbuilder.types import Hit
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # (n, dim) float32, L2-normalised
@@ -51,26 +51,13 @@ ABSTAIN_BIAS = -2.244
 ANSWER_THRESHOLD = 0.392
 
 
-def _stemmer() -> Callable[[str], str]:
-    try:
-        import Stemmer  # PyStemmer: Snowball stemmers in C
-
-        stem = Stemmer.Stemmer("english")
-        return stem.stemWord
-    except ImportError:  # pragma: no cover - PyStemmer is a dependency
-        return lambda w: w.rstrip("s") if len(w) > 3 else w
-
-
-_STEM = _stemmer()
-
-
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words (stopwords and question words left out)."""
     out = []
     for w in _WORD.findall(text.lower()):
         if w in STOPWORDS or w in _QUESTION_WORDS or w in _NEGATION:
             continue
-        out.append(_STEM(w))
+        out.append(stem_word(w))
     return out
 
 
@@ -172,20 +159,6 @@ class Assessment:
         return self.confidence >= ANSWER_THRESHOLD
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text``, surrounding whitespace excluded."""
-    spans = []
-    pos = 0
-    for s in split_sentences(text, document=True):
-        start = text.index(s, pos)
-        pos = start + len(s)
-        lead = len(s) - len(s.lstrip())
-        body = s.strip()
-        if body:
-            spans.append((start + lead, start + lead + len(body)))
-    return spans
-
-
 def coverage(query_terms: Sequence[str], text_terms: set[str], stats: TermStats) -> float:
     """IDF-weighted share of the query's words found in the text, 0..1."""
     if not query_terms:
@@ -207,7 +180,7 @@ SENTENCE_WEIGHTS = np.array([0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], 
 
 
 @dataclass(frozen=True)
-class Candidates:
+class SentenceCandidates:
     """The sentences of the retrieved passages, with what the ranker and the judge need."""
 
     spans: list[tuple[int, int, int]]  # (hit index, start, end)
@@ -221,7 +194,7 @@ class Candidates:
 
 def candidates(
     question: str, hits: Sequence[Hit], sentences: SentenceVectors, stats: TermStats
-) -> Candidates:
+) -> SentenceCandidates:
     q_terms = terms(question)
     per_hit = sentences(hits)
     spans = [(i, s, e) for i, (sp, _) in enumerate(per_hit) for s, e in sp]
@@ -231,7 +204,7 @@ def candidates(
     hit_terms = [set(terms(h.text)) for h in hits]
     hit_cov = np.array([coverage(q_terms, ht, stats) for ht in hit_terms])
     if not texts:
-        return Candidates(
+        return SentenceCandidates(
             [], [], np.zeros((0, len(SENTENCE_WEIGHTS))), q_terms, hit_terms, hit_cos, hit_cov
         )
     sent_cos = np.concatenate([v for sp, v in per_hit if len(sp)]) @ q
@@ -256,7 +229,7 @@ def candidates(
                 min(1.0, len(texts[k]) / 300),
             )
         )
-    return Candidates(spans, texts, np.asarray(rows), q_terms, hit_terms, hit_cos, hit_cov)
+    return SentenceCandidates(spans, texts, np.asarray(rows), q_terms, hit_terms, hit_cos, hit_cov)
 
 
 def assess(

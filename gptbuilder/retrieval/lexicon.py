@@ -3,7 +3,9 @@ matter, negations, hedges, and small hand-written tables of synonyms and opposit
 
 from __future__ import annotations
 
-import unicodedata
+from gptbuilder.language import fold, stem
+
+__all__ = ["fold", "stem"]  # with the tables below; claims and facts import them from here
 
 NAME_ENTS = frozenset("PERSON NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART LAW LANGUAGE".split())
 CONTENT_POS = frozenset(("NOUN", "PROPN", "VERB", "ADJ", "ADV", "NUM"))
@@ -209,34 +211,6 @@ _ANTONYM_PAIRS = [
     ("stable", "unstable"),
     ("able", "unable"),
 ]
-
-
-def fold(text: str) -> str:
-    """Lower case, accents off, curly quotes and dashes plain."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return (
-        text.lower()
-        .replace("’", "'")
-        .replace("‘", "'")
-        .replace("“", '"')
-        .replace("”", '"')
-        .replace("–", "-")
-        .replace("—", "-")
-    )
-
-
-def _stemmer():
-    import Stemmer  # PyStemmer, a dependency
-
-    return Stemmer.Stemmer("english").stemWord
-
-
-_STEM = _stemmer()
-
-
-def stem(word: str) -> str:
-    return _STEM(fold(word).strip("'-."))
 
 
 ANTONYMS: dict[str, set[str]] = {}

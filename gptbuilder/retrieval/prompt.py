@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gptbuilder.errors import TooLongForModel
-from gptbuilder.retrieval.sanitize import DATAMARK, datamark, neutralise, strip_prompt_tokens
+from gptbuilder.safety.sanitize import DATAMARK, datamark, neutralise, strip_prompt_tokens
 from gptbuilder.types import Assistant, ChatMessage, Hit
 
 # Wording measured with SmolLM2-135M on tests/test_e2e.py: naming the random tag here, or a

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gptbuilder.retrieval.lexicon import fold, stem
+from gptbuilder.language import fold, stem
 
 # -- numbers -------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gptbuilder.retrieval.injection import HIDDEN
+from gptbuilder.safety.injection import HIDDEN
 from gptbuilder.types import Flag
 
 HEADERS = ["File", "Page", "Why it was flagged", "Words that triggered it", "In answers?"]

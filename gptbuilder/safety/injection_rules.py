@@ -173,8 +173,6 @@ _LEAD_IN = re.compile(
     r"|(?:[\w'-]+ly)\s+|to\s+\w+,\s+|in\s+your\s+\w+,\s+|when\s+[^,]{1,60},\s+)+",
     re.IGNORECASE,
 )
-# A sentence ends at . ! ? followed by a space or the end: "example.com" does not end one.
-SENTENCES = re.compile(r"(?:[^.!?\n]|[.!?]+(?=[^\s.!?]))+[.!?]*")
 
 
 def order_about_output(sentence: str) -> str | None:

@@ -28,8 +28,8 @@ import numpy as np
 
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.errors import ModelError
-from gptbuilder.retrieval.injection_rules import INSTRUCTION
-from gptbuilder.retrieval.sanitize import scan_form
+from gptbuilder.safety.injection_rules import INSTRUCTION
+from gptbuilder.safety.sanitize import scan_form
 from gptbuilder.types import ChunkDraft, FlagDraft
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ def _imperative(unit: str) -> bool:
 
 def cues(unit: str) -> np.ndarray:
     """The counted cues of one unit (in ``scan_form``), in the order of ``CUE_NAMES``."""
-    from gptbuilder.retrieval.injection import scan  # the rules; imported late (no cycle)
+    from gptbuilder.safety.injection import scan  # the rules; imported late (no cycle)
 
     words = _words(unit)
     n = max(len(words), 1)

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from gptbuilder.retrieval.injection_rules import (
+from gptbuilder.language import split_sentences
+from gptbuilder.safety.injection_rules import (
     B64,
     ENCODED,
     EXFILTRATION,
@@ -42,16 +43,15 @@ from gptbuilder.retrieval.injection_rules import (
     ROLE_HEADING,
     ROLE_LINE,
     RULES,
-    SENTENCES,
     STRONG_ROLES,
     TEMPLATE,
     order_about_output,
 )
-from gptbuilder.retrieval.sanitize import InvisibleRun, notable, scan_form, strip_invisible
+from gptbuilder.safety.sanitize import InvisibleRun, notable, scan_form, strip_invisible
 from gptbuilder.types import ChunkDraft, FlagDraft, HiddenText
 
 if TYPE_CHECKING:
-    from gptbuilder.retrieval.injection_model import Detector
+    from gptbuilder.safety.injection_model import Detector
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +162,8 @@ def scan(text: str, _depth: int = 0) -> list[Finding]:
         if m:
             add(rule.kind, rule.reason, _sentence_around(form, m.start(), m.end()))
     if INSTRUCTION not in found and "your" in low:
-        for s in SENTENCES.finditer(form):
-            order = order_about_output(s.group(0))
+        for sentence in split_sentences(form):
+            order = order_about_output(sentence)
             if order:
                 add(INSTRUCTION, "Tells the AI what to put in its answer.", order)
                 break

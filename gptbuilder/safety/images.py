@@ -5,7 +5,7 @@ tag in a document is markup for a picture the app never shows: the renderer neve
 anything, and a model that copied one into an answer could otherwise make a browser contact
 that address. So the markup leaves the text and its description (alt text, or nothing) stays
 in its place; the passage is kept, not flagged, and is quoted as data like any other. Only
-text that addresses the model is flagged (``retrieval/injection.py``).
+text that addresses the model is flagged (``safety/injection.py``).
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ import numpy as np
 
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
-from gptbuilder.retrieval.index_store import IndexStore
-from gptbuilder.retrieval.keyword_index import KeywordIndexStore
+from gptbuilder.search.index_store import IndexStore
+from gptbuilder.search.keyword_index import KeywordIndexStore
 from gptbuilder.types import Hit
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def fuse(dense: Scored, keyword: Scored, fusion: Fusion) -> Scored:
 
 
 @dataclass(frozen=True)
-class Candidates:
+class Ranked:
     """What each retriever found for one question, before fusion."""
 
     vector: np.ndarray  # (dim,) float32: the embedded question
@@ -131,14 +131,14 @@ class HybridRetriever:
         self._embedder = embedder
         self.fusion = fusion or Fusion()
 
-    def candidates(self, assistant_id: int, question: str) -> Candidates:
+    def candidates(self, assistant_id: int, question: str) -> Ranked:
         n = self.fusion.candidates
         vector = self._embedder.embed([question])[0]
         dense = self._dense.search(assistant_id, vector, n)
         keyword: Scored = []
         if self._keywords is not None:
             keyword = self._keywords.search(assistant_id, question, n)
-        return Candidates(vector, dense, keyword, keyword_complete=len(keyword) < n)
+        return Ranked(vector, dense, keyword, keyword_complete=len(keyword) < n)
 
     def retrieve(self, assistant_id: int, question: str, k: int) -> list[Hit]:
         found = self.candidates(assistant_id, question)
@@ -152,7 +152,7 @@ class HybridRetriever:
         return self._with_raw_scores(assistant_id, question, hits, found)
 
     def _with_raw_scores(
-        self, assistant_id: int, question: str, hits: list[Hit], found: Candidates
+        self, assistant_id: int, question: str, hits: list[Hit], found: Ranked
     ) -> list[Hit]:
         """Give every hit its cosine and BM25 score, also where only the other retriever
         returned it: those are comparable across questions, the fused score is not."""

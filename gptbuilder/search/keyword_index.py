@@ -21,26 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from gptbuilder.db import Repository
+from gptbuilder.language import search_tokens
 
 log = logging.getLogger(__name__)
 
 _IDS_FILE = "chunk_ids.npy"
-
-
-def tokenize(texts: Sequence[str], as_ids: bool = True):
-    """Lower-cased words of 2+ characters, English stopwords removed, stemmed: a bm25s
-    ``Tokenized`` (token ids and vocabulary), or lists of words when ``as_ids`` is False."""
-    import bm25s
-    import Stemmer
-
-    # A Stemmer is not safe to share between threads, and costs microseconds to make.
-    return bm25s.tokenize(
-        list(texts),
-        stopwords="en",
-        stemmer=Stemmer.Stemmer("english"),
-        return_ids=as_ids,
-        show_progress=False,
-    )
 
 
 class KeywordIndex:
@@ -54,7 +39,7 @@ class KeywordIndex:
         self._ids = np.asarray(ids, dtype=np.int64)[order]  # (n,): position -> chunk id
         texts = [texts[i] for i in order]
         self._bm25: bm25s.BM25 | None = None  # None: no chunk has a single word to index
-        tokens = tokenize(texts) if len(texts) else None
+        tokens = search_tokens(texts) if len(texts) else None
         if tokens is not None and tokens.vocab:
             self._bm25 = bm25s.BM25()
             self._bm25.index(tokens, show_progress=False)
@@ -94,7 +79,7 @@ class KeywordIndex:
         """BM25 of every chunk (n,) float32, or None when no word of the query is indexed."""
         if self._bm25 is None:
             return None
-        [words] = tokenize([query], as_ids=False)
+        [words] = search_tokens([query], as_ids=False)
         token_ids = self._bm25.get_tokens_ids(words)  # words the index has never seen drop out
         if not token_ids:
             return None
