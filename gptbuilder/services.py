@@ -6,6 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 
 from gptbuilder.backends.embedder import Embedder, SentenceTransformerEmbedder
 from gptbuilder.backends.llm import LLM, LlamaCppLLM
@@ -98,8 +100,19 @@ class Services:
                 )
             )
         # Fakes keep their indexes in memory; the real ones are saved beside each other.
-        index_dir = settings.index_dir if new_index is FaissIndex else None
-        indexes = IndexStore(repo, index_dir, embedder.dim, new_index, settings.ann_threshold)
+        if new_index is FaissIndex:
+            ann = settings.ann_threshold  # size from which FAISS search is approximate
+            index_dir: Path | None = settings.index_dir
+            indexes = IndexStore(
+                repo,
+                index_dir,
+                embedder.dim,
+                partial(FaissIndex, ann_threshold=ann),
+                partial(FaissIndex.load, ann_threshold=ann),
+            )
+        else:
+            index_dir = None
+            indexes = IndexStore(repo, None, embedder.dim, new_index)
         keywords = KeywordIndexStore(repo, index_dir)
         library = Library(
             repo,

@@ -25,12 +25,13 @@ def test_vector_index_contract(make, tmp_path):
     assert len(index.search(vecs[0], 500)) == 49
 
 
-def test_faiss_index_survives_save_and_load(tmp_path):
-    index = FaissIndex(8)
+@pytest.mark.parametrize("kind", [FaissIndex, NumpyIndex], ids=["faiss", "numpy"])
+def test_vector_index_survives_save_and_load(kind, tmp_path):
+    index = kind(8)
     index.add(np.array([5, 9]), np.eye(2, 8, dtype=np.float32))
-    path = tmp_path / "i.faiss"
+    path = tmp_path / "i.index"
     index.save(path)
-    again = FaissIndex.load(path)
+    again = kind.load(path)
     assert again.ids() == {5, 9}
     assert again.search(np.eye(1, 8, dtype=np.float32)[0], 1)[0][0] == 5
 

@@ -19,6 +19,7 @@ class VectorIndex(Protocol):
     def remove(self, ids: np.ndarray) -> None: ...
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
     def ids(self) -> set[int]: ...
+    def save(self, path: Path) -> None: ...
     def __len__(self) -> int: ...
 
 
@@ -216,6 +217,22 @@ class NumpyIndex:
 
     def ids(self) -> set[int]:
         return set(self._vectors)
+
+    def save(self, path: Path) -> None:
+        ids = np.fromiter(self._vectors, dtype=np.int64, count=len(self._vectors))
+        vectors = (
+            np.stack(list(self._vectors.values())) if self._vectors else np.zeros((0, self.dim))
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            np.savez(f, ids=ids, vectors=vectors)
+
+    @classmethod
+    def load(cls, path: Path) -> NumpyIndex:
+        with np.load(path) as saved:
+            self = cls(int(saved["vectors"].shape[1]))
+            self.add(saved["ids"], saved["vectors"])
+        return self
 
     def __len__(self) -> int:
         return len(self._vectors)

@@ -20,19 +20,23 @@ log = logging.getLogger(__name__)
 
 
 class IndexStore:
+    """The vector index of each assistant: opened from its file in ``folder`` (``load``), or
+    made (``make``) and filled from the database when the file is missing, damaged or out of
+    step; saved after every change. ``folder`` None keeps the indexes in memory only."""
+
     def __init__(
         self,
         repo: Repository,
         folder: Path | None,
         dim: int,
-        new_index: Callable[[int], VectorIndex] = FaissIndex,
-        ann_threshold: int = 50_000,  # FaissIndex only: size from which search is approximate
+        make: Callable[[int], VectorIndex] = FaissIndex,
+        load: Callable[[Path], VectorIndex] = FaissIndex.load,
     ) -> None:
         self._repo = repo
-        self._folder = folder  # None: keep indexes in memory only (tests with fakes)
+        self._folder = folder
         self._dim = dim
-        self._new_index = new_index
-        self._ann_threshold = ann_threshold
+        self._make_index = make
+        self._load_index = load
         self._indexes: dict[int, VectorIndex] = {}
         self._lock = threading.RLock()
 
@@ -48,9 +52,9 @@ class IndexStore:
     def _open(self, assistant_id: int) -> VectorIndex:
         path = self._path(assistant_id)
         index: VectorIndex | None = None
-        if path is not None and path.exists() and self._new_index is FaissIndex:
+        if path is not None and path.exists():
             try:
-                index = FaissIndex.load(path, self._ann_threshold)
+                index = self._load_index(path)
             except Exception as err:  # damaged file: the database can rebuild it
                 log.warning("index %s unreadable (%r); rebuilding", path, err)
         ids = self._repo.passages.chunk_ids(self._repo.ready_document_ids(assistant_id))
@@ -63,9 +67,7 @@ class IndexStore:
         return self._rebuild(assistant_id)
 
     def _make(self) -> VectorIndex:
-        if self._new_index is FaissIndex:
-            return FaissIndex(self._dim, self._ann_threshold)
-        return self._new_index(self._dim)
+        return self._make_index(self._dim)
 
     def _rebuild(self, assistant_id: int) -> VectorIndex:
         ids, vectors = self._repo.passages.chunk_vectors(
@@ -79,7 +81,7 @@ class IndexStore:
 
     def _save(self, assistant_id: int, index: VectorIndex) -> None:
         path = self._path(assistant_id)
-        if path is not None and isinstance(index, FaissIndex):
+        if path is not None:
             index.save(path)
 
     def add(self, assistant_id: int, ids: np.ndarray, vectors: np.ndarray) -> None:
