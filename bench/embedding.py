@@ -33,10 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.onnx_variants import Recipe, variant_model
 from bench.scifact import RESULTS, default_data_dir, embed_cached, load, ndcg_at, recall_at
 from gptbuilder.backends.embedder import Embedder, SentenceTransformerEmbedder
 from gptbuilder.backends.onnx_embedder import BATCH_SIZE, OnnxEmbedder
-from gptbuilder.backends.onnx_export import DEFAULT_RECIPE, Recipe, cached_int8_model
+from gptbuilder.backends.onnx_export import cached_int8_model
 from gptbuilder.config import bundled_embedding_model
 
 log = logging.getLogger("bench.embedding")
@@ -178,11 +179,16 @@ def main() -> None:
     backends: dict[str, Embedder] = {"fp32 torch": fp32}
     if batch_size != PLAIN_BATCH:
         backends[f"fp32 torch, batch {batch_size}"] = fp32_tuned
-    recipes = {"int8 onnx (app)": DEFAULT_RECIPE, **(VARIANTS if args.variants else {})}
-    for name, recipe in recipes.items():
-        emb = OnnxEmbedder(model, cache, batch_size, batch_threads=threads, recipe=recipe)
-        if recipe != DEFAULT_RECIPE:
-            emb.model_id += "-" + name.replace(" ", "-")
+    backends["int8 onnx (app)"] = OnnxEmbedder(model, cache, batch_size, batch_threads=threads)
+    for name, recipe in (VARIANTS if args.variants else {}).items():
+        emb = OnnxEmbedder(
+            model,
+            cache,
+            batch_size,
+            batch_threads=threads,
+            model_file=variant_model(model, cache, recipe),
+        )
+        emb.model_id += "-" + name.replace(" ", "-")
         backends[name] = emb
     if threads > 1:  # the app's model on one session holding all the threads (the old way)
         backends[ONE_SESSION] = OnnxEmbedder(

@@ -53,13 +53,12 @@ DATA = Path(os.environ.get("GPTB_TEST_DATA", ROOT.parent / "shared" / "data"))
 RESULTS = ROOT / "bench" / "results"
 
 
-def peak_rss_mb() -> tuple[float, float]:
+def peak_rss_mb(services: Services) -> tuple[float, float]:
     """High-water marks (MB) of this process and of the reader children (which belong to the
     readers' forkserver, so they report their own)."""
-    from gptbuilder.ingest.load import reader_peak_mb
-
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, reader_peak_mb())
+    readers = services.library.reader_usage.peak_mb
+    kids = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, readers)
     return me, kids
 
 
@@ -73,13 +72,12 @@ def ingest(
     """Add ``files`` to a new assistant; time it; then time raw embedding of its chunks (with
     the app's embedder, and with ``fp32`` if given)."""
     from gptbuilder.errors import GPTBuilderError
-    from gptbuilder.ingest.load import reader_cpu_s
     from gptbuilder.types import AssistantDraft
 
     a = services.repo.create_assistant(AssistantDraft(name=name))
     pages = chunks = failed = ocr_pages = 0
     t0 = time.perf_counter()
-    cpu0, readers0 = time.process_time(), reader_cpu_s()
+    cpu0, readers0 = time.process_time(), services.library.reader_usage.cpu_s
     named = [(f, f.name) for f in files]
     reader = services.library.read_ahead(named) if read_ahead else None
     # As an upload in the app: small files embedded together, keywords rebuilt at the end.
@@ -108,7 +106,10 @@ def ingest(
     if reader is not None:
         reader.close()
     pipeline_s = time.perf_counter() - t0
-    app_cpu_s, readers_cpu_s = time.process_time() - cpu0, reader_cpu_s() - readers0
+    app_cpu_s, readers_cpu_s = (
+        time.process_time() - cpu0,
+        services.library.reader_usage.cpu_s - readers0,
+    )
     ids = services.repo.ready_document_ids(a.id)
     _, texts = services.repo.passages.chunk_texts(ids)
     t1, cpu1 = time.perf_counter(), time.process_time()
@@ -119,7 +120,7 @@ def ingest(
         t2 = time.perf_counter()
         fp32.embed(texts)
         fp32_s = time.perf_counter() - t2
-    me, kids = peak_rss_mb()
+    me, kids = peak_rss_mb(services)
     return {
         "files": len(files),
         "failed": failed,
@@ -264,7 +265,7 @@ def main() -> None:
             sci = scifact_files(work / "sci", args.scifact_limit)
             done["scifact"] = ingest(services, "SciFact", sci, fp32, ahead)
             if not args.skip_big:
-                before = peak_rss_mb()
+                before = peak_rss_mb(services)
                 path = big_pdf(work)
                 done["pdf_500_pages"] = {
                     **ingest(services, "Big", [path], fp32),

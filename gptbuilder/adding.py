@@ -19,7 +19,13 @@ from gptbuilder.db import Repository
 from gptbuilder.errors import GPTBuilderError, IngestError
 from gptbuilder.filestore import FileStore, sha256_file
 from gptbuilder.ingest.chunk import Chunking, chunk_pages
-from gptbuilder.ingest.load import Loaded, LoadLimits, ReadAhead, load_file_isolated
+from gptbuilder.ingest.load import (
+    Loaded,
+    LoadLimits,
+    ReadAhead,
+    ReaderUsage,
+    load_file_isolated,
+)
 from gptbuilder.ingest.sniff import MARKDOWN
 from gptbuilder.safety.injection import flag_passages
 from gptbuilder.safety.injection_model import Detector
@@ -106,6 +112,7 @@ class Ingestor:
         keywords: KeywordIndexStore | None = None,
         exclude_flagged: bool = False,
         detector: Detector | None = None,
+        usage: ReaderUsage | None = None,  # what its reader children use (benchmarks read it)
     ) -> None:
         self._repo = repo
         self._files = files
@@ -120,6 +127,7 @@ class Ingestor:
         # The learned injection check (services builds it once); None: the rules alone.
         self._detector = detector
         self.chunking = chunking
+        self.reader_usage = usage or ReaderUsage()
 
     def add_file(
         self,
@@ -297,7 +305,7 @@ class Ingestor:
             loaded = (  # an IngestError says why the file cannot be read
                 reader.read(path, filename)
                 if reader is not None
-                else load_file_isolated(path, filename, self._limits)
+                else load_file_isolated(path, filename, self._limits, usage=self.reader_usage)
             )
             media_type = loaded.media_type
         else:

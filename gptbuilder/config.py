@@ -165,7 +165,7 @@ class Settings(BaseSettings):
 
     @property
     def onnx_cache_dir(self) -> Path:
-        """Where the int8 ONNX embedding model is made, once per source model and recipe (the
+        """Where the int8 ONNX embedding model is made, once per source model and exporter (the
         folder's name holds their hash) for every data folder."""
         assert self.cache_dir is not None
         return self.cache_dir / "onnx"

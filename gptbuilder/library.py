@@ -66,6 +66,7 @@ class Library:
             detector,
         )
         self.chunking = self._ingestor.chunking
+        self.reader_usage = self._ingestor.reader_usage  # memory and CPU of the file readers
         self.add_file = self._ingestor.add_file
         self.add_files = self._ingestor.add_files
         self.refresh_keywords = self._upkeep.refresh_keywords
@@ -75,7 +76,7 @@ class Library:
     ) -> ReadAhead:
         """A reader for the files of one upload, in order, for ``add_file(reader=...)``; close
         it (or use it as a context manager) when the upload ends."""
-        return ReadAhead(files, self._limits, stop)
+        return ReadAhead(files, self._limits, stop, usage=self.reader_usage)
 
     def set_excluded(self, chunk_ids: list[int], excluded: bool) -> int:
         """Exclude passages from answers, or keep them again, in every assistant that holds

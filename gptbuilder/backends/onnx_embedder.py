@@ -17,13 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from gptbuilder.backends.embedder import as_batch
-from gptbuilder.backends.onnx_export import (
-    DEFAULT_RECIPE,
-    Recipe,
-    _check_structure,
-    cached_int8_model,
-    model_name,
-)
+from gptbuilder.backends.onnx_export import _check_structure, cached_int8_model, model_name
 from gptbuilder.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -45,7 +39,7 @@ class OnnxEmbedder:
         batch_size: int = BATCH_SIZE,
         query_threads: int = 1,
         batch_threads: int = 0,  # 0: one per core this process may use
-        recipe: Recipe = DEFAULT_RECIPE,
+        model_file: Path | None = None,  # a ready ONNX file (a benchmark's variant)
         batch_sessions: int = 0,  # sessions the batch threads are shared by (0: one each)
     ) -> None:
         if model_dir is None or not Path(model_dir).is_dir():
@@ -59,7 +53,8 @@ class OnnxEmbedder:
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
         self._pad = int(self._tokenizer.pad_token_id or 0)
         self._tokenizer_lock = threading.Lock()
-        self.path = cached_int8_model(Path(model_dir), Path(cache_dir), recipe)
+        self._made_here = model_file is None
+        self.path = Path(model_file) if model_file else cached_int8_model(model_dir, cache_dir)
         self._ort = ort
         self.batch_size = batch_size
         self.query_threads = query_threads
@@ -72,9 +67,11 @@ class OnnxEmbedder:
         try:
             query = self._session(query_threads)
         except Exception as err:  # a file that passed its checksum yet does not load
+            if not self._made_here:
+                raise
             log.warning("ONNX model %s does not load (%r); exporting again", self.path, err)
             self.path.unlink(missing_ok=True)
-            self.path = cached_int8_model(Path(model_dir), Path(cache_dir), recipe)
+            self.path = cached_int8_model(Path(model_dir), Path(cache_dir))
             query = self._session(query_threads)
         self.dim = int(query.get_outputs()[0].shape[1] or self._probe_dim(query))
         self.model_id = f"{model_name(model_dir)}+onnx-int8"

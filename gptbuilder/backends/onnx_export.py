@@ -1,8 +1,10 @@
 """Making the int8 ONNX model of the bundled sentence-transformers model, offline, once.
 
 The model is exported from the bundled weights (``torch.onnx.export``, then
-``onnxruntime.quantization.quantize_dynamic``) and cached on disk under a folder named by a hash
-of the source files and of the export recipe, so a new model or recipe makes a new one. Files are
+``onnxruntime.quantization.quantize_dynamic``: int8 weights, one scale per output column, matrix
+products only) and cached on disk under a folder named by a hash of the source files and of the
+exporter, so a new model makes a new one. (``bench/onnx_variants.py`` builds other
+quantisations from ``export_fp32`` to compare them.) Files are
 written to a temporary name and renamed, with a checksum beside them, so a crash mid-export never
 leaves a cache that is used, and a damaged one is made again. ``onnx_embedder`` runs it.
 """
@@ -17,9 +19,8 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from gptbuilder.errors import ModelError
@@ -28,7 +29,7 @@ from gptbuilder.filestore import sha256_file
 log = logging.getLogger(__name__)
 
 # Change when the export code below changes: the cache folder's name includes it.
-EXPORT_VERSION = "1"
+EXPORT_VERSION = "2"
 MODEL_FILE = "model-int8.onnx"
 # Files of a sentence-transformers folder that decide what the exported model computes.
 _SOURCE_FILES = (
@@ -47,13 +48,13 @@ def model_name(model_dir: Path) -> str:
     return Path(model_dir).parent.name if name == "model" else name
 
 
-def source_hash(model_dir: Path, recipe: Recipe | None = None) -> str:
-    """Short hash of the source weights and configuration, the recipe and the exporter."""
+def source_hash(model_dir: Path, variant: str = "int8") -> str:
+    """Short hash of the source weights and configuration, the exporter and ``variant`` (what
+    is made of the export: the app's int8 model, or a benchmark's variant)."""
     from importlib.metadata import version
 
-    recipe = recipe or DEFAULT_RECIPE
     exporter = f"torch {version('torch')} onnxruntime {version('onnxruntime')}"
-    h = hashlib.sha256(f"export {EXPORT_VERSION} {recipe} {exporter}".encode())
+    h = hashlib.sha256(f"export {EXPORT_VERSION} {variant} {exporter}".encode())
     for name in _SOURCE_FILES:
         path = Path(model_dir) / name
         if path.is_file():
@@ -83,34 +84,10 @@ def _check_structure(model_dir: Path) -> tuple[int, bool]:
     return int(st_config.get("max_seq_length") or 512), bool(st_config.get("do_lower_case"))
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """How the int8 model is made (the benchmark compares variants; the app uses DEFAULT_RECIPE)."""
-
-    per_channel: bool = True  # one weight scale per output column instead of per tensor
-    reduce_range: bool = False  # 7-bit weights (for CPUs without VNNI, against overflow)
-    fuse: bool = False  # fuse attention, layer norms and GELU before quantising
-    ops: tuple[str, ...] = ("MatMul", "Gemm")  # node types to quantise ((): all it can)
-    signed: bool = True  # int8 weights (x86: u8s8 kernels); False: uint8 (u8u8 kernels)
-    exclude: tuple[str, ...] = ()  # node names left in fp32
-    quantize: bool = True  # False: the fp32 ONNX model (a reference)
-    const_b_only: bool = False  # quantise only products with a weight (not attention's)
-    opt_level: int = 1  # of the fusion (1: basic fusions, 2: extended, 99: all)
-
-
-DEFAULT_RECIPE = Recipe()
-
-
-def export_int8(model_dir: Path, target: Path, recipe: Recipe = DEFAULT_RECIPE) -> float:
-    """Export the transformer with mean pooling and L2 normalisation to ONNX, quantise its
-    weights to int8, and write it to ``target`` atomically (with ``target.sha256`` beside).
-    Returns the seconds it took."""
+def export_fp32(model_dir: Path, path: Path) -> None:
+    """Export the transformer with mean pooling and L2 normalisation to an fp32 ONNX file."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import AutoConfig, AutoModel
-
-    started = time.perf_counter()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    from transformers import AutoModel
 
     class Pooled(torch.nn.Module):
         def __init__(self, model: torch.nn.Module) -> None:
@@ -138,67 +115,63 @@ def export_int8(model_dir: Path, target: Path, recipe: Recipe = DEFAULT_RECIPE) 
     ids = torch.randint(1000, 2000, (2, 16), dtype=torch.int64)
     mask = torch.ones((2, 16), dtype=torch.int64)
     mask[1, 9:] = 0  # an example with padding
+    # The tracer warns about Python branches it freezes; with eager attention and this
+    # example (padding included) they hold for every input (checked by the tests).
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            wrapper,
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+
+
+def publish(made: Path, target: Path) -> None:
+    """Move a finished model file to ``target`` atomically, its checksum written beside it."""
+    digest = sha256_file(made)
+    os.replace(made, target)  # same folder: atomic
+    _write_atomic(target.with_name(target.name + ".sha256"), digest)
+
+
+def export_int8(model_dir: Path, target: Path) -> float:
+    """Export the model (``export_fp32``), quantise its weights to int8 (signed, one scale per
+    output column, MatMul and Gemm only: on SciFact as accurate as fp32 and the fastest of the
+    variants ``bench/embedding.py --variants`` compares), and write it to ``target``
+    atomically (with ``target.sha256`` beside). Returns the seconds it took."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    started = time.perf_counter()
+    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
         fp32 = Path(tmp) / "model-fp32.onnx"
-        # The tracer warns about Python branches it freezes; with eager attention and this
-        # example (padding included) they hold for every input (checked by the tests).
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                wrapper,
-                (ids, mask),
-                str(fp32),
-                input_names=["input_ids", "attention_mask"],
-                output_names=["embedding"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "tokens"},
-                    "attention_mask": {0: "batch", 1: "tokens"},
-                    "embedding": {0: "batch"},
-                },
-                opset_version=17,
-                do_constant_folding=True,
-                dynamo=False,
-            )
-        source = fp32
-        if recipe.fuse:
-            from onnxruntime.transformers.optimizer import optimize_model
-
-            config = AutoConfig.from_pretrained(str(model_dir), local_files_only=True)
-            fused = optimize_model(
-                str(fp32),
-                model_type="bert",
-                num_heads=config.num_attention_heads,
-                hidden_size=config.hidden_size,
-                opt_level=recipe.opt_level,
-            )
-            source = Path(tmp) / "model-fused.onnx"
-            fused.save_model_to_file(str(source))
+        export_fp32(model_dir, fp32)
         int8 = Path(tmp) / MODEL_FILE
-        if recipe.quantize:
-            with _quiet_root_logger():
-                quantize_dynamic(
-                    str(source),
-                    str(int8),
-                    weight_type=QuantType.QInt8 if recipe.signed else QuantType.QUInt8,
-                    per_channel=recipe.per_channel,
-                    reduce_range=recipe.reduce_range,
-                    op_types_to_quantize=list(recipe.ops) or None,
-                    nodes_to_exclude=list(recipe.exclude) or None,
-                    extra_options={
-                        "DefaultTensorType": 1,  # FLOAT, for fused (contrib) nodes
-                        "MatMulConstBOnly": recipe.const_b_only,
-                    },
-                )
-        else:
-            os.replace(source, int8)
-        digest = sha256_file(int8)
-        os.replace(int8, target)  # same folder: atomic
-    _write_atomic(target.with_name(target.name + ".sha256"), digest)
+        with quiet_quantiser():
+            quantize_dynamic(
+                str(fp32),
+                str(int8),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                reduce_range=False,
+                op_types_to_quantize=["MatMul", "Gemm"],
+                extra_options={"DefaultTensorType": 1, "MatMulConstBOnly": False},
+            )
+        publish(int8, target)
     return time.perf_counter() - started
 
 
 @contextmanager
-def _quiet_root_logger() -> Iterator[None]:
+def quiet_quantiser() -> Iterator[None]:
     """onnxruntime's quantiser logs a line per node through the root logger: drop those
     (records of named loggers pass, a root logger's filter does not see them)."""
 
@@ -234,12 +207,17 @@ def _cache_ok(path: Path) -> bool:
 _export_lock = threading.Lock()
 
 
-def cached_int8_model(model_dir: Path, cache_dir: Path, recipe: Recipe = DEFAULT_RECIPE) -> Path:
-    """The int8 ONNX model of ``model_dir``, exported into ``cache_dir`` unless there already
-    (and intact)."""
+def cached_model(
+    model_dir: Path,
+    cache_dir: Path,
+    make: Callable[[Path, Path], float] | None = None,
+    variant: str = "int8",
+) -> Path:
+    """The ONNX model of ``model_dir`` that ``make(model_dir, target)`` writes (the app's int8
+    model unless told otherwise), made into ``cache_dir`` unless there already (and intact)."""
     from filelock import FileLock
 
-    folder = Path(cache_dir) / f"{model_name(model_dir)}-{source_hash(model_dir, recipe)}"
+    folder = Path(cache_dir) / f"{model_name(model_dir)}-{source_hash(model_dir, variant)}"
     path = folder / MODEL_FILE
     folder.mkdir(parents=True, exist_ok=True)
     # The cache is shared by every data folder (and so by apps, tests and benchmarks running at
@@ -250,10 +228,15 @@ def cached_int8_model(model_dir: Path, cache_dir: Path, recipe: Recipe = DEFAULT
             return path
         if path.exists():
             log.warning("cached ONNX model %s is damaged or incomplete; exporting again", path)
-        log.info("exporting %s to int8 ONNX (once; cached in %s)", model_dir, folder)
-        seconds = export_int8(Path(model_dir), path, recipe)
-        log.info("int8 ONNX export of %s took %.1fs", model_name(model_dir), seconds)
+        log.info("exporting %s to %s ONNX (once; cached in %s)", model_dir, variant, folder)
+        seconds = (make or export_int8)(Path(model_dir), path)
+        log.info("%s ONNX export of %s took %.1fs", variant, model_name(model_dir), seconds)
         return path
+
+
+def cached_int8_model(model_dir: Path, cache_dir: Path) -> Path:
+    """The app's int8 ONNX model of ``model_dir`` (see ``cached_model``)."""
+    return cached_model(model_dir, cache_dir)
 
 
 def main() -> None:

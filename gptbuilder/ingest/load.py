@@ -180,13 +180,15 @@ def load_file_isolated(
     filename: str,
     limits: LoadLimits = DEFAULT_LIMITS,
     stop: Callable[[], bool] | None = None,
+    usage: ReaderUsage | None = None,
 ) -> Loaded:
     """Like load_file, but in a child process that is stopped after ``limits.timeout_s``, or
-    as soon as ``stop()`` returns True (then Cancelled is raised).
+    as soon as ``stop()`` returns True (then Cancelled is raised). The children's memory and
+    CPU time are added to ``usage`` when given.
 
     A long PDF is read by several children at once, each a share of its pages (their text
     is the same as one child's), when the machine has cores for it."""
-    run = _Runner(filename, limits, stop)
+    run = _Runner(filename, limits, stop, usage)
     workers = _workers()
     if workers > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES:
         [(media_type, warning, count)] = run([(_probe, (path, filename, limits))])
@@ -222,13 +224,37 @@ def _shares(count: int, workers: int) -> list[range]:
     return [range(bounds[i], bounds[i + 1]) for i in range(k)]
 
 
+class ReaderUsage:
+    """What the reader children of one reader of files used: the most memory (RSS high-water
+    mark, MB) any child used on a file, and their CPU seconds (OCR included; children stopped
+    on a time limit or a cancel are not counted). The children are the forkserver's, so the
+    parent's RUSAGE_CHILDREN does not see them."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self.cpu_s = 0.0
+        self._lock = threading.Lock()
+
+    def record(self, peak_mb: float, cpu_s: float) -> None:
+        with self._lock:
+            self.peak_mb = max(self.peak_mb, peak_mb)
+            self.cpu_s += cpu_s
+
+
 class _Runner:
     """Runs tasks in reader children (all at once), within one file's time limit."""
 
-    def __init__(self, filename: str, limits: LoadLimits, stop: Callable[[], bool] | None):
+    def __init__(
+        self,
+        filename: str,
+        limits: LoadLimits,
+        stop: Callable[[], bool] | None,
+        usage: ReaderUsage | None,
+    ) -> None:
         self._filename = filename
         self._limits = limits
         self._stop = stop
+        self._usage = usage
         self._deadline = time.monotonic() + limits.timeout_s
 
     def __call__(self, tasks: list[tuple[Callable[..., Any], tuple]]) -> list[Any]:
@@ -270,10 +296,8 @@ class _Runner:
             raise IngestError(
                 f"“{filename}” made the document reader crash; the file may be damaged."
             ) from err
-        with _usage_lock:
-            global _reader_peak_mb, _reader_cpu_s
-            _reader_peak_mb = max(_reader_peak_mb, peak_mb)
-            _reader_cpu_s += cpu_s
+        if self._usage is not None:
+            self._usage.record(peak_mb, cpu_s)
         if status == "error":
             raise IngestError(payload)
         return payload
@@ -300,6 +324,7 @@ class ReadAhead:
         stop: threading.Event | None = None,
         ahead: int = READ_AHEAD_FILES,
         workers: int = 0,
+        usage: ReaderUsage | None = None,
     ) -> None:
         self._files = [(Path(p), n) for p, n in files]
         self._limits = limits
@@ -309,6 +334,7 @@ class ReadAhead:
         self.workers = max(1, workers or _workers())
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="gptb-read-ahead")
         self._pending: dict[tuple[Path, str], Future[Loaded]] = {}
+        self._usage = usage
 
     def read(self, path: Path, filename: str) -> Loaded:
         """The file's contents (read ahead, or read now); the files after it start being read.
@@ -320,7 +346,7 @@ class ReadAhead:
             for ahead in self._files[following : following + self.ahead]:
                 self._start(ahead)
         if future is None:
-            return load_file_isolated(path, filename, self._limits, self._stopped)
+            return load_file_isolated(path, filename, self._limits, self._stopped, self._usage)
         return future.result()
 
     def _stopped(self) -> bool:
@@ -329,7 +355,7 @@ class ReadAhead:
     def _start(self, key: tuple[Path, str]) -> None:
         if key not in self._pending:
             self._pending[key] = self._pool.submit(
-                load_file_isolated, key[0], key[1], self._limits, self._stopped
+                load_file_isolated, key[0], key[1], self._limits, self._stopped, self._usage
             )
 
     def close(self) -> None:
@@ -345,21 +371,3 @@ class ReadAhead:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-_reader_peak_mb = 0.0
-_reader_cpu_s = 0.0
-_usage_lock = threading.Lock()
-
-
-def reader_peak_mb() -> float:
-    """The most memory (RSS high-water mark, MB) any reader child of this process has used on
-    a file it read. The children are the forkserver's, so the parent's RUSAGE_CHILDREN does
-    not see them."""
-    return _reader_peak_mb
-
-
-def reader_cpu_s() -> float:
-    """CPU seconds the reader children of this process have used on the files they finished
-    reading (OCR included; children stopped on a time limit or a cancel are not counted)."""
-    return _reader_cpu_s
