@@ -41,7 +41,6 @@ from gptbuilder.backends.embedder import Embedder
 from gptbuilder.backends.vector_index import FaissIndex
 from gptbuilder.config import Settings
 from gptbuilder.db import Repository
-from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.search.hybrid import (
     Fusion,
     HybridRetriever,
@@ -53,7 +52,7 @@ from gptbuilder.search.hybrid import (
 from gptbuilder.search.index_store import IndexStore
 from gptbuilder.search.keyword_index import KeywordIndexStore
 from gptbuilder.services import build_embedder
-from gptbuilder.types import AssistantDraft, ChunkDraft, Page
+from gptbuilder.types import AssistantDraft, ChunkDraft, Chunking, Page
 
 log = logging.getLogger("bench.retrieval")
 BENCH_CHUNKING = Chunking(0, 0, "bench")  # SciFact abstracts stored whole, one per passage

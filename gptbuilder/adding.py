@@ -18,7 +18,7 @@ from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
 from gptbuilder.errors import GPTBuilderError, IngestError
 from gptbuilder.filestore import FileStore, sha256_file
-from gptbuilder.ingest.chunk import Chunking, chunk_pages
+from gptbuilder.ingest.chunk import chunk_pages
 from gptbuilder.ingest.load import (
     Loaded,
     LoadLimits,
@@ -31,7 +31,7 @@ from gptbuilder.safety.injection import flag_passages
 from gptbuilder.safety.injection_model import Detector
 from gptbuilder.search.index_store import IndexStore
 from gptbuilder.search.keyword_index import KeywordIndexStore
-from gptbuilder.types import ChunkDraft, Document
+from gptbuilder.types import ChunkDraft, Chunking, Document
 from gptbuilder.upkeep import Upkeep
 
 log = logging.getLogger("gptbuilder.library")

@@ -16,13 +16,12 @@ from gptbuilder.adding import AddResult, Ingestor, Prebuilt, Progress
 from gptbuilder.backends.embedder import Embedder
 from gptbuilder.db import Repository
 from gptbuilder.filestore import FileStore, sha256_file
-from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.ingest.load import LoadLimits, ReadAhead
 from gptbuilder.personas.definition import unique_name
 from gptbuilder.safety.injection_model import Detector
 from gptbuilder.search.index_store import IndexStore
 from gptbuilder.search.keyword_index import KeywordIndexStore
-from gptbuilder.types import Assistant, AssistantDraft
+from gptbuilder.types import Assistant, AssistantDraft, Chunking
 from gptbuilder.upkeep import Upkeep
 
 log = logging.getLogger(__name__)

@@ -201,3 +201,28 @@ class ChatMessage:
     role: str  # "user" | "assistant"
     content: str
     citations: tuple[dict, ...] = field(default_factory=tuple)
+
+
+# The chunker's version (``ingest.chunk``): change it when the passages it makes change, so
+# that passages made one way are never mixed with passages made another.
+CHUNKER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """What produced a set of chunks and their vectors: the chunker's version and settings and
+    the embedding model. Passages made one way are never mixed with passages made another."""
+
+    size: int
+    overlap: int
+    embedding_model: str
+    version: str = CHUNKER_VERSION
+
+    def with_model(self, embedding_model: str) -> Chunking:
+        """The same passages, embedded by another model."""
+        return Chunking(self.size, self.overlap, embedding_model, self.version)
+
+    def __str__(self) -> str:
+        return (
+            f"chunker {self.version}, {self.size}/{self.overlap} characters, {self.embedding_model}"
+        )

@@ -1,5 +1,5 @@
-from gptbuilder.ingest.chunk import Chunking, chunk_pages
-from gptbuilder.types import Page
+from gptbuilder.ingest.chunk import chunk_pages
+from gptbuilder.types import Chunking, Page
 
 TEXT = (
     "The first sentence is here. The second one follows, and it is longer than the first. "

@@ -5,8 +5,7 @@ import pytest
 
 from gptbuilder.db import Repository
 from gptbuilder.errors import InvalidInput, NotFound
-from gptbuilder.ingest.chunk import Chunking
-from gptbuilder.types import AssistantDraft, ChatMessage, ChunkDraft, Page
+from gptbuilder.types import AssistantDraft, ChatMessage, ChunkDraft, Chunking, Page
 
 
 @pytest.fixture

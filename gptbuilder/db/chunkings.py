@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from gptbuilder.db.schema import ChunkingRow
 from gptbuilder.errors import NotFound
-from gptbuilder.ingest.chunk import Chunking
+from gptbuilder.types import Chunking
 
 
 def chunking_id(s: Session, chunking: Chunking) -> int:

@@ -15,8 +15,7 @@ from gptbuilder.db.chunkings import chunking_id, chunking_of
 from gptbuilder.db.flags import FlagQueries
 from gptbuilder.db.schema import BlobRow, ChunkRow, DocumentRow, FlagRow, PageRow
 from gptbuilder.errors import NotFound
-from gptbuilder.ingest.chunk import Chunking
-from gptbuilder.types import ChunkDraft, FlagDraft, Hit, Page
+from gptbuilder.types import ChunkDraft, Chunking, FlagDraft, Hit, Page
 
 
 class ChunkQueries:

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 
 from gptbuilder.db.chunkings import chunking_id
 from gptbuilder.db.schema import ChunkRow, DocumentRow, FlagRow
-from gptbuilder.ingest.chunk import Chunking
-from gptbuilder.types import Flag, FlagDraft
+from gptbuilder.types import Chunking, Flag, FlagDraft
 
 
 class FlagQueries:

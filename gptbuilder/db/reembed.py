@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from gptbuilder.db.chunkings import chunking_id, chunking_of
 from gptbuilder.db.schema import ChunkRow, DocumentRow, FlagRow
 from gptbuilder.errors import InvalidInput
-from gptbuilder.ingest.chunk import Chunking
+from gptbuilder.types import Chunking
 
 
 class ReembedQueries:

@@ -28,11 +28,11 @@ from gptbuilder.db.schema import (
     utcnow,
 )
 from gptbuilder.errors import InvalidInput, NotFound
-from gptbuilder.ingest.chunk import Chunking
 from gptbuilder.types import (
     Assistant,
     AssistantDraft,
     ChatMessage,
+    Chunking,
     Document,
 )
 

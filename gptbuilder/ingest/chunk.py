@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gptbuilder.language import sentence_ends
-from gptbuilder.types import ChunkDraft, Page
+from gptbuilder.types import CHUNKER_VERSION, ChunkDraft, Page
 
-CHUNKER_VERSION = "1"
+__all__ = ["CHUNKER_VERSION", "chunk_pages"]
+
 
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
 _MD_MARKS = re.compile(r"#{1,6}[ \t]+")  # the marks before a Markdown heading's words
@@ -124,23 +125,3 @@ def chunk_pages(
                     nxt -= 1
             i = nxt
     return chunks
-
-
-@dataclass(frozen=True)
-class Chunking:
-    """What produced a set of chunks and their vectors: the chunker's version and settings and
-    the embedding model. Passages made one way are never mixed with passages made another."""
-
-    size: int
-    overlap: int
-    embedding_model: str
-    version: str = CHUNKER_VERSION
-
-    def with_model(self, embedding_model: str) -> Chunking:
-        """The same passages, embedded by another model."""
-        return Chunking(self.size, self.overlap, embedding_model, self.version)
-
-    def __str__(self) -> str:
-        return (
-            f"chunker {self.version}, {self.size}/{self.overlap} characters, {self.embedding_model}"
-        )

@@ -84,8 +84,16 @@ def _finished(loaded: Loaded, sniff_warning: str | None, filename: str = "") -> 
         loaded = replace(loaded, warnings=[sniff_warning, *loaded.warnings])
     # Images first (invisible-character positions refer to the final text); again after, for
     # markup that invisible characters had split (rare: those positions may then shift a little).
-    loaded = strip_invisible_pages(strip_image_pages(loaded, filename))
-    return strip_image_pages(loaded, filename) if loaded.invisible else loaded
+    loaded = strip_invisible_pages(_without_images(loaded, filename))
+    return _without_images(loaded, filename) if loaded.invisible else loaded
+
+
+def _without_images(loaded: Loaded, filename: str) -> Loaded:
+    pages, count = strip_image_pages(loaded.pages)
+    if not count:
+        return loaded
+    log.info("%s: %d image(s) in the text replaced by their description", filename, count)
+    return replace(loaded, pages=pages)
 
 
 def strip_invisible_pages(loaded: Loaded) -> Loaded:

@@ -10,14 +10,10 @@ text that addresses the model is flagged (``safety/injection.py``).
 
 from __future__ import annotations
 
-import logging
 import re
-from dataclasses import replace
+from collections.abc import Sequence
 
-from gptbuilder.ingest.text import Loaded
 from gptbuilder.types import Page
-
-log = logging.getLogger(__name__)
 
 _ALT = r"[^\]\n]{0,300}"
 _TARGET = (
@@ -57,20 +53,13 @@ def strip_images(text: str) -> tuple[str, int]:
     return text, count
 
 
-def strip_image_pages(loaded: Loaded, filename: str = "") -> Loaded:
-    """Image markup removed from every page (before chunking: offsets refer to the result)."""
-    pages: list[Page] = []
+def strip_image_pages(pages: Sequence[Page]) -> tuple[list[Page], int]:
+    """Image markup removed from every page (before chunking: offsets refer to the result),
+    and how many images were replaced."""
+    out: list[Page] = []
     total = 0
-    for page in loaded.pages:
+    for page in pages:
         text, n = strip_images(page.text)
-        pages.append(Page(page.number, text) if n else page)
+        out.append(Page(page.number, text) if n else page)
         total += n
-    if not total:
-        return loaded
-    log.info(
-        "%s: %d image%s in the text replaced by its description",
-        filename,
-        total,
-        "s" if total != 1 else "",
-    )
-    return replace(loaded, pages=pages)
+    return out, total
