@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,7 +61,28 @@ class Settings(BaseSettings):
     )
     llm_model: Path | None = Field(default=None, description="GGUF file; default: bundled SmolLM2.")
     llm_context: int = Field(default=4096, ge=512, description="Context window in tokens.")
-    llm_threads: int | None = Field(default=None, ge=1, description="CPU threads for the model.")
+    llm_threads: int | None = Field(
+        default=None, ge=1, description="CPU threads for the model; default: the physical cores."
+    )
+    llm_batch_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads reading the prompt; default: GPTB_LLM_THREADS, else the "
+        "physical cores.",
+    )
+    llm_prefix_cache: bool = Field(
+        default=True,
+        description="Keep the model's reading of an assistant's instructions and rules between "
+        "questions, so only the sources and the question are read (same answers).",
+    )
+    lean_prompt: bool = Field(
+        default=True,
+        description="Give the model the best sentences of the sources with their neighbours "
+        "instead of whole passages (faster; the whole passages are still shown and checked).",
+    )
+    lean_prompt_tokens: int = Field(
+        default=200, ge=32, description="Tokens of source sentences the model reads (lean prompt)."
+    )
     max_answer_tokens: int = Field(default=256, ge=16)
     models_dir: Path | None = Field(
         default=None, description="Folder of extra .gguf models; default: <data dir>/models."
@@ -146,6 +167,17 @@ class Settings(BaseSettings):
         if self.cache_dir is None:
             self.cache_dir = default_cache_dir()
         return self
+
+    @property
+    def llama_options(self) -> dict[str, Any]:
+        """Keyword options of every llama.cpp model (``LlamaCppLLM``) beyond file, window and
+        threads."""
+        return {"batch_threads": self.llm_batch_threads, "prefix_cache": self.llm_prefix_cache}
+
+    @property
+    def lean_tokens(self) -> int:
+        """Tokens of source sentences the model reads; 0: whole passages."""
+        return self.lean_prompt_tokens if self.lean_prompt else 0
 
     @property
     def allowed_link_hosts(self) -> tuple[str, ...]:

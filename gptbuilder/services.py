@@ -97,6 +97,7 @@ class Services:
                     settings.llm_model,  # type: ignore[arg-type]
                     settings.llm_context,
                     settings.llm_threads,
+                    **settings.llama_options,
                 )
             )
         # Fakes keep their indexes in memory; the real ones are saved beside each other.
@@ -135,7 +136,13 @@ class Services:
             detector=load_detector(embedder),
         )
         assert settings.models_dir is not None  # filled in by Settings
-        models = ModelRegistry(llm, settings.models_dir, settings.llm_context, settings.llm_threads)
+        models = ModelRegistry(
+            llm,
+            settings.models_dir,
+            settings.llm_context,
+            settings.llm_threads,
+            **settings.llama_options,
+        )
         answers = AnswerEngine(
             repo,
             indexes,
@@ -147,6 +154,7 @@ class Services:
             keywords=keywords,
             fusion=Fusion(settings.fusion, settings.dense_weight),
             datamark=settings.datamark,
+            lean_tokens=settings.lean_tokens,
         )
         mb = 1024 * 1024
         bundles = AssistantBundles(

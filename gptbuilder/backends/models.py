@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from gptbuilder.backends.llm import LLM, LlamaCppLLM, Message
@@ -119,7 +120,8 @@ class OpenAICompatibleLLM:
 
         body = {
             "model": self.model,
-            "messages": list(messages),
+            # Only what the API defines (a message may carry hints for the local backend).
+            "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
             "temperature": temperature,
             "max_tokens": max_tokens,
             "stream": True,
@@ -169,12 +171,14 @@ class ModelRegistry:
         context_window: int,
         threads: int | None,
         keep: int = 2,
+        **llama_options: Any,  # more keyword options of LlamaCppLLM (prefix cache, threads)
     ) -> None:
         self._default = default
         self._models_dir = models_dir
         self._context = context_window
         self._threads = threads
         self._keep = keep
+        self._options = llama_options
         self._loaded: dict[str, LLM] = {}
         self._lock = threading.Lock()
 
@@ -200,7 +204,7 @@ class ModelRegistry:
                 llm = self._loaded.pop(key)
             else:
                 log.info("loading model %s", path.name)
-                llm = LlamaCppLLM(path, self._context, self._threads)
+                llm = LlamaCppLLM(path, self._context, self._threads, **self._options)
             self._loaded[key] = llm  # most recent last
             while len(self._loaded) > self._keep:
                 self._loaded.pop(next(iter(self._loaded)))

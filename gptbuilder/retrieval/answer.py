@@ -44,7 +44,7 @@ from gptbuilder.retrieval.evidence import (
     is_question,
 )
 from gptbuilder.retrieval.flagged_match import best_excluded
-from gptbuilder.retrieval.prompt import PromptGuard, build_messages
+from gptbuilder.retrieval.prompt import PromptGuard, build_messages, lean_excerpts
 from gptbuilder.safety.sanitize import DATAMARK, FENCE_LIKE
 from gptbuilder.search.hybrid import Fusion, HybridRetriever
 from gptbuilder.search.index_store import IndexStore
@@ -92,6 +92,7 @@ class AnswerEngine:
         fusion: Fusion | None = None,
         datamark: bool = False,
         strict: bool = True,  # claim checks per sentence and the lead quote; False: as before
+        lean_tokens: int = 0,  # the model reads the best sentences in this many tokens; 0: all
     ) -> None:
         self._repo = repo
         self._indexes = indexes
@@ -108,6 +109,10 @@ class AnswerEngine:
         # before (kept for the benchmarks' side-by-side runs).
         self.strict = strict
         self._nlp = analyzer()
+        # The sources the model reads: the best sentences with their neighbours within this
+        # many tokens (``prompt.lean_excerpts``), or 0: whole passages. What is shown, cited and
+        # checked is the whole passages either way.
+        self.lean_tokens = lean_tokens
 
     def _passages(self, assistant_id: int) -> tuple[tuple[int, ...], list[str]]:
         ids = tuple(self._repo.ready_document_ids(assistant_id))
@@ -215,8 +220,12 @@ class AnswerEngine:
         llm = self._llm(assistant)
         past = [ChatMessage(m.role, MARKER.sub("", m.content)) for m in history]
         guard = PromptGuard.new(self._datamark)
+        excerpts = None
+        if self.lean_tokens and judged is not None and judged.evidence:
+            ranked = [(e.hit_index, e.start, e.end) for e in judged.evidence]
+            excerpts = lean_excerpts(hits, ranked, llm.count_tokens, self.lean_tokens)
         messages, fitted = build_messages(
-            assistant, question, past, hits, llm, self._answer_tokens, guard
+            assistant, question, past, hits, llm, self._answer_tokens, guard, excerpts
         )
         log.info("answering with %d sources for assistant %d", len(fitted), assistant.id)
         citable = self._citable(fitted, hits, judged)

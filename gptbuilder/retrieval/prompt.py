@@ -6,16 +6,26 @@ request, so a document cannot close the block early or forge one), with the stan
 source text is data and never instructions. Source text is neutralised first: chat-template
 tokens and anything shaped like a fence are removed (``sanitize.neutralise``). The system
 message also carries a canary; an answer that repeats it has leaked the prompt.
+
+The system message up to the canary is the same for every question to one assistant: it is
+marked ``REUSABLE``, so llama.cpp keeps it evaluated between questions; the fence tag and the
+canary, new for every request, come after it and are never part of what is kept.
+
+With ``excerpts`` (``lean_excerpts``) a source is not its whole passage but the passage's best
+sentences for the question with their neighbours, within a token budget: the model reads a
+third of the text. The fitted hits stay whole passages: citations, the claim check and the
+quotes shown to the user all work on the real passages.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gptbuilder.backends.llm import REUSABLE
 from gptbuilder.errors import TooLongForModel
 from gptbuilder.safety.sanitize import DATAMARK, datamark, neutralise, strip_prompt_tokens
 from gptbuilder.types import Assistant, ChatMessage, Hit
@@ -36,6 +46,8 @@ NO_SOURCES_RULES = (
     "This assistant has no documents to answer from. Answer briefly and say that the answer "
     "is not based on any document."
 )
+LEAN_BEST = 3  # sentences ranked best for the question, each with its neighbours
+LEAN_GAP = " … "  # between sentences of one passage that are not next to each other
 MAX_HISTORY_TURNS = 6  # messages, newest kept first
 SAFETY_MARGIN = 32  # tokens: chat-template tokens the per-message estimate may miss
 
@@ -83,22 +95,81 @@ class PromptGuard:
 
 def system_prompt(assistant: Assistant, has_sources: bool, guard: PromptGuard | None = None) -> str:
     guard = guard or PromptGuard.new()
+    return stable_system_prompt(assistant, has_sources, guard.datamark) + CANARY_RULE.format(
+        canary=guard.canary
+    )
+
+
+def stable_system_prompt(assistant: Assistant, has_sources: bool, datamark: bool = False) -> str:
+    """The system message up to its canary: the same for every request of the assistant."""
     parts = []
     if assistant.instructions.strip():
         parts.append(assistant.instructions.strip())
     if has_sources:
-        parts.append(RULES + (" " + DATAMARK_RULE if guard.datamark else ""))
+        parts.append(RULES + (" " + DATAMARK_RULE if datamark else ""))
     else:
         parts.append(NO_SOURCES_RULES)
-    parts.append(CANARY_RULE.format(canary=guard.canary))
-    return "\n\n".join(parts)
+    return "\n\n".join(parts) + "\n\n"
 
 
-def format_source(number: int, hit: Hit, guard: PromptGuard | None = None) -> str:
-    # PDF line wraps become spaces: fewer tokens, and small models read it better. The file
-    # name and page are left out on purpose: measured with SmolLM2-135M, a header line made the
-    # model recite file names instead of answering; provenance is added back by citations.
-    text = neutralise(hit.text)
+def lean_excerpts(
+    hits: Sequence[Hit],
+    ranked: Sequence[tuple[int, int, int]],
+    count_tokens: Callable[[str], int],
+    budget: int,
+    best: int = LEAN_BEST,
+) -> list[str]:
+    """What the model reads of each hit: the ``best`` sentences ranked first (``ranked``:
+    every sentence of the hits as (hit index, start, end), best first), then their
+    neighbours (the one before, then the one after, of the best first), while they fit in
+    ``budget`` tokens; the best sentence always. A hit none of whose sentences made it
+    gets "". Sentences next to each other keep the passage's text between them; others are
+    joined by an ellipsis.
+
+    On the answer benchmark's held-out questions the best sentence holds the answer for 82%
+    of those answered, one of the best three for 92%."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for i, start, end in ranked:
+        spans.setdefault(i, []).append((start, end))
+    for v in spans.values():
+        v.sort()
+    top = [(i, spans[i].index((start, end))) for i, start, end in ranked[:best]]
+    order = list(top)
+    for i, k in top:
+        order += [(i, j) for j in (k - 1, k + 1) if 0 <= j < len(spans[i])]
+    chosen: dict[int, set[int]] = {}
+    used = 0
+    for n, (i, k) in enumerate(order):
+        if k in chosen.get(i, set()):
+            continue
+        start, end = spans[i][k]
+        cost = count_tokens(hits[i].text[start:end]) + 1
+        if n and used + cost > budget:
+            continue  # a shorter sentence further down may still fit
+        used += cost
+        chosen.setdefault(i, set()).add(k)
+    texts = []
+    for i, hit in enumerate(hits):
+        runs: list[list[int]] = []
+        for k in sorted(chosen.get(i, set())):
+            if runs and runs[-1][-1] == k - 1:
+                runs[-1].append(k)
+            else:
+                runs.append([k])
+        texts.append(
+            LEAN_GAP.join(hit.text[spans[i][r[0]][0] : spans[i][r[-1]][1]].strip() for r in runs)
+        )
+    return texts
+
+
+def format_source(
+    number: int, hit: Hit, guard: PromptGuard | None = None, text: str | None = None
+) -> str:
+    """Source ``number`` of the prompt: ``text`` (an excerpt of the hit), else the hit's text.
+    PDF line wraps become spaces: fewer tokens, and small models read it better. The file
+    name and page are left out on purpose: measured with SmolLM2-135M, a header line made the
+    model recite file names instead of answering; provenance is added back by citations."""
+    text = neutralise(hit.text if text is None else text)
     if guard is not None and guard.datamark:
         text = datamark(text)
     return f"[{number}] {text}"
@@ -121,8 +192,12 @@ def build_messages(
     model: TokenCounter,
     answer_tokens: int,
     guard: PromptGuard | None = None,
+    excerpts: Sequence[str] | None = None,
 ) -> tuple[list[dict[str, str]], list[Hit]]:
     """Messages for the model and the hits that fitted (their order is their number).
+
+    ``excerpts``: the text of each hit the model reads (``lean_excerpts``; "" leaves a hit
+    out), else whole passages. The hits returned are whole passages either way.
 
     Priority when space is short: instructions and question, then sources best first, then
     recent conversation. Nothing is cut in the middle by the runtime.
@@ -141,8 +216,11 @@ def build_messages(
 
     fitted: list[Hit] = []
     sources: list[str] = []
-    for hit in hits:
-        block = format_source(len(fitted) + 1, hit, guard)
+    for i, hit in enumerate(hits):
+        text = None if excerpts is None else excerpts[i]
+        if text == "":
+            continue  # none of its sentences is among the best
+        block = format_source(len(fitted) + 1, hit, guard, text)
         c = model.count_tokens(block) + 2
         if used + c > budget:
             continue  # a shorter passage further down may still fit
@@ -151,6 +229,7 @@ def build_messages(
         sources.append(block)
     if hits and not fitted:
         system = system_prompt(assistant, False, guard)
+    stable = stable_system_prompt(assistant, bool(fitted), guard.datamark)
 
     past: list[dict[str, str]] = []
     for msg in reversed(history[-MAX_HISTORY_TURNS:]):
@@ -164,7 +243,7 @@ def build_messages(
     if past and past[0]["role"] == "assistant":
         past = past[1:]  # a conversation starts with the user
 
-    messages = [{"role": "system", "content": system}, *past]
+    messages = [{"role": "system", "content": system, REUSABLE: stable}, *past]
     messages.append({"role": "user", "content": user_prompt(question, sources, guard)})
     return messages, fitted
 
