@@ -24,6 +24,7 @@ from gptbuilder.safety.injection_model import load_detector
 from gptbuilder.search.hybrid import Fusion
 from gptbuilder.search.index_store import IndexStore
 from gptbuilder.search.keyword_index import KeywordIndexStore
+from gptbuilder.usecases import Assistants, Chat, Knowledge, Sharing
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,18 @@ class Services:
     models: ModelRegistry
     llm: Callable[[], LLM] = field(repr=False)  # the app's default model
     bundles: AssistantBundles = field(repr=False)  # .gptb export and import
+    # The use cases the UI calls (and only these), made from the parts above.
+    assistants: Assistants = field(init=False, repr=False)
+    knowledge: Knowledge = field(init=False, repr=False)
+    chat: Chat = field(init=False, repr=False)
+    sharing: Sharing = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        default_model = Path(str(self.settings.llm_model)).name
+        self.assistants = Assistants(self.repo, self.library, self.models, default_model)
+        self.knowledge = Knowledge(self.repo, self.library)
+        self.chat = Chat(self.repo, self.answers)
+        self.sharing = Sharing(self.repo, self.bundles)
 
     @classmethod
     def build(

@@ -230,11 +230,13 @@ def test_the_answer_style_is_saved_and_travels_with_the_assistant(fake_services)
     from gptbuilder.ui.handlers import Handlers
 
     h = Handlers(fake_services)
-    aid, _, note = h.save_assistant(
+    saved = h.save_assistant(
         None, "Quotes", "", "", "", "", "", "", 0.2, answer_style="quotes_only"
     )
+    aid = saved["current"]
     a = fake_services.repo.get_assistant(aid)
-    assert a.answer_style == "quotes_only" and h.open_assistant(aid)[-2] == "quotes_only"
+    assert a.answer_style == "quotes_only"
+    assert h.open_assistant(aid)["answer_style"] == "quotes_only"
     assert parse_json(export_json(a).encode()).answer_style == "quotes_only"
-    _, _, bad = h.save_assistant(aid, "Quotes", "", "", "", "", "", "", 0.2, answer_style="x")
+    bad = h.save_assistant(aid, "Quotes", "", "", "", "", "", "", 0.2, answer_style="x")["notice"]
     assert "how answers are shown" in bad

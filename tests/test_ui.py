@@ -24,11 +24,9 @@ TEXT = (
 
 
 def make(h: Handlers, name="Office helper", starters=("When does it open?", "", "", "")):
-    aid, _picker, note = h.save_assistant(
-        None, name, "Answers office questions", "Be brief.", *starters, 0.0
-    )
-    assert aid is not None, note
-    return aid
+    saved = h.save_assistant(None, name, "Answers office questions", "Be brief.", *starters, 0.0)
+    assert saved["current"] is not None, saved["notice"]
+    return saved["current"]
 
 
 def test_app_builds_and_serves(fake_services):
@@ -74,14 +72,18 @@ def test_create_upload_chat_journey(fake_services, tmp_path):
     h = Handlers(fake_services)
     aid = make(h)
     screen = h.open_assistant(aid)
-    assert screen[0] == aid and "Office helper" in screen[1]
-    assert screen[11]["visible"] and screen[11]["value"] == "When does it open?"
+    assert screen["current"] == aid and "Office helper" in screen["title"]
+    starter = screen["starter_button_1"]
+    assert starter["visible"] and starter["value"] == "When does it open?"
+    assert not screen["starter_button_2"]["visible"]
 
     f = tmp_path / "office.txt"
     f.write_text(TEXT)
-    report, table, _picker, cleared, job, cancel = list(h.upload(aid, [str(f)], None))[-1]
-    assert "| office.txt | ✅ added | 1 | 1 | 0 |" in report
-    assert cleared is None and job is None and cancel["visible"] is False
+    done = list(h.upload(aid, [str(f)], None))[-1]
+    assert "| office.txt | ✅ added | 1 | 1 | 0 |" in done["report"]
+    assert done["upload"] is None and done["upload_job"] is None
+    assert done["cancel_upload"]["visible"] is False
+    table = done["documents"]
     assert table[0][0] == "office.txt" and table[0][-1] == "ready"
 
     steps = list(h.chat(aid, "When does the office open?", []))
@@ -92,7 +94,7 @@ def test_create_upload_chat_journey(fake_services, tmp_path):
     assert "**Sources**" in reply and "office.txt, page 1" in reply
     assert "8 am" in reply
     # The conversation is saved and comes back when the assistant is opened again.
-    again = h.open_assistant(aid)[2]
+    again = h.open_assistant(aid)["chatbot"]
     assert [m["role"] for m in again] == ["user", "assistant"]
     assert "office.txt, page 1" in again[1]["content"]
 
@@ -113,7 +115,8 @@ def test_bad_upload_is_reported_and_others_go_in(fake_services, tmp_path):
     good.write_text(TEXT)
     bad = tmp_path / "bad.pdf"
     bad.write_bytes(b"%PDF-1.4\n garbage that is not a pdf")
-    report, table, *_ = list(h.upload(aid, [str(bad), str(good)], None))[-1]
+    done = list(h.upload(aid, [str(bad), str(good)], None))[-1]
+    report, table = done["report"], done["documents"]
     assert "| bad.pdf | ❌ not added |" in report and "❌ “bad.pdf”" in report
     assert "| good.txt | ✅ added |" in report
     assert [row[0] for row in table] == ["good.txt"]
@@ -122,33 +125,35 @@ def test_bad_upload_is_reported_and_others_go_in(fake_services, tmp_path):
 def test_export_import_and_errors(fake_services, tmp_path):
     h = Handlers(fake_services)
     aid = make(h)
-    path, note = h.export(aid)
-    data = json.loads(Path(path).read_text())
-    assert data["assistant"]["name"] == "Office helper" and "✅" in note
+    exported = h.export(aid)
+    data = json.loads(Path(exported["export_file"]).read_text())
+    assert data["assistant"]["name"] == "Office helper" and "✅" in exported["notice"]
 
-    new_id, picker, note = h.import_file(path)
-    assert "Office helper (2)" in note
-    assert fake_services.repo.get_assistant(new_id).instructions == "Be brief."
-    assert {c[0] for c in picker["choices"]} == {"Office helper", "Office helper (2)"}
+    imported = h.import_file(exported["export_file"])
+    assert "Office helper (2)" in imported["notice"] and imported["imported"] is True
+    assert fake_services.repo.get_assistant(imported["current"]).instructions == "Be brief."
+    names = {c[0] for c in imported["picker"]["choices"]}
+    assert names == {"Office helper", "Office helper (2)"}
 
     bad = tmp_path / "evil.json"
     bad.write_text('{"format": "something-else"}')
     before = fake_services.repo.list_assistants()
-    _, _, note = h.import_file(str(bad))
-    assert "not a GPT Builder assistant file" in note
+    refused = h.import_file(str(bad))
+    assert "not a GPT Builder assistant file" in refused["notice"]
+    assert refused["imported"] is False and "current" not in refused, "the screen stays"
     assert fake_services.repo.list_assistants() == before
 
 
 def test_edit_and_delete(fake_services):
     h = Handlers(fake_services)
     aid = make(h)
-    _, _, note = h.save_assistant(aid, "Renamed", "", "", "", "", "", "", 0.5)
-    assert "Saved" in note
+    assert "Saved" in h.save_assistant(aid, "Renamed", "", "", "", "", "", "", 0.5)["notice"]
     assert fake_services.repo.get_assistant(aid).name == "Renamed"
-    _, _, note = h.save_assistant(None, "", "", "", "", "", "", "", 0.5)
+    note = h.save_assistant(None, "", "", "", "", "", "", "", 0.5)["notice"]
     assert "name" in note.lower() and "⚠️" in note
-    state, picker, note = h.delete_assistant(aid)
-    assert state is None and picker["choices"] == [] and "Deleted" in note
+    deleted = h.delete_assistant(aid)
+    assert deleted["current"] is None and deleted["picker"]["choices"] == []
+    assert "Deleted" in deleted["notice"]
 
 
 def test_question_is_kept_when_the_browser_leaves_mid_answer(fake_services, tmp_path):
@@ -201,11 +206,12 @@ def test_cancel_undoes_the_file_in_progress_and_keeps_finished_ones(tmp_path, mo
         p.write_text(f"Document number {i} talks about topic {i}. " * 40)
         paths.append(str(p))
     steps = h.upload(aid, paths, None)
-    job_id = next(steps)[4]
+    job_id = next(steps)["upload_job"]
     assert embedder.entered.wait(30), "the second file never started"
     assert "Stopping" in h.cancel_upload(job_id)
     embedder.release.set()
-    report, table, *_ = list(steps)[-1]
+    done = list(steps)[-1]
+    report, table = done["report"], done["documents"]
     assert "| doc0.txt | ✅ added |" in report
     assert "| doc1.txt | ⏹ cancelled |" in report and "| doc2.txt | ⏹ cancelled |" in report
     assert [row[0] for row in table] == ["doc0.txt"]
@@ -236,7 +242,7 @@ def test_an_upload_of_several_files_builds_the_keyword_index_once(tmp_path, monk
         p = tmp_path / f"{word}.txt"
         p.write_text(f"This note is about the {word}. " * 30)
         paths.append(str(p))
-    report, *_ = list(h.upload(aid, paths, None))[-1]
+    report = list(h.upload(aid, paths, None))[-1]["report"]
     assert report.count("✅ added") == 3
     assert builds == [aid]
     for word in ("aardvark", "bassoon", "cormorant"):

@@ -16,7 +16,6 @@ import time
 from typing import Any
 
 from gptbuilder.errors import NotFound
-from gptbuilder.library import FileStore
 from gptbuilder.services import Services
 from gptbuilder.ui.layout import CSS, build_app
 
@@ -122,10 +121,14 @@ def passage_page(
 ) -> str:
     """HTML of a passage in its page. ``quote`` is relative to the passage's text; ``words``
     (those that support a claim) are marked inside it."""
-    repo = services.repo
-    doc = repo.get_document(document_id)
-    page, start, end = repo.passages.chunk_location(document_id, chunk_id)
-    text = repo.passages.page_text(doc.sha256, page)
+    where = services.knowledge.passage(document_id, chunk_id)
+    doc, page, start, end, text = (
+        where.document,
+        where.page,
+        where.start,
+        where.end,
+        where.page_text,
+    )
     q_start, q_end = start, end
     if quote and 0 <= quote[0] < quote[1] <= end - start:
         q_start, q_end = start + quote[0], start + quote[1]
@@ -169,7 +172,6 @@ def create_server(services: Services, blocks: Any) -> Any:
 
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.add_middleware(SecurityHeaders)
-    files = FileStore(services.settings.files_dir)
 
     @app.get("/gptb/passage/{document_id}/{chunk_id}")
     def passage(document_id: int, chunk_id: int, request: Request) -> Any:
@@ -187,10 +189,9 @@ def create_server(services: Services, blocks: Any) -> Any:
     @app.get("/gptb/document/{document_id}/file")
     def document_file(document_id: int) -> Any:
         try:
-            doc = services.repo.get_document(document_id)
+            doc, path = services.knowledge.original_file(document_id)
         except NotFound as err:
             return PlainTextResponse(str(err), status_code=404, headers=PAGE_HEADERS)
-        path = files.path(doc.sha256)
         if not path.is_file():
             return PlainTextResponse(
                 "The original file is no longer stored.", status_code=404, headers=PAGE_HEADERS
