@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("filestore", "personas", "backends", "db"),  # storage and models
     ("safety",),  # documents are data: used by ingestion and answering
     ("ingest", "search"),  # reading files; the indexes and searching them
-    ("adding", "upkeep", "library", "retrieval", "bundle"),  # knowledge, answers, sharing
+    ("adding", "upkeep", "library", "retrieval", "bundle", "tasks"),  # knowledge, answers, sharing
     ("usecases",),  # what a user can do, for the UI and a later HTTP API
     ("services",),  # the composition root
     ("ui",),  # the Gradio app

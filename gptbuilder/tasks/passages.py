@@ -1,0 +1,124 @@
+"""A document's stored passages, in reading order, with their stored vectors: what a task reads
+(nothing is read from the file again or embedded again)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from gptbuilder.db import Repository
+from gptbuilder.db.schema import ChunkRow, DocumentRow, PageRow
+from gptbuilder.language import fold, sentence_spans
+from gptbuilder.types import Document, Hit
+
+FLAGGED = "left out of answers (flagged as instructions to an AI)"
+NO_TEXT = "no text on the page"
+
+
+@dataclass(frozen=True)
+class Passage:
+    hit: Hit  # the passage as a citation points at it
+    ordinal: int
+    heading: str | None
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a passage: ``start``/``end`` index ``passage.hit.text``; ``key`` is where
+    it is on its page, so the same sentence in two overlapping passages is read once."""
+
+    passage: int  # index into DocumentText.passages
+    start: int
+    end: int
+    page: int
+    key: tuple[int, int]  # (page, start on the page)
+
+    def text(self, doc: DocumentText) -> str:
+        return doc.passages[self.passage].hit.text[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class DocumentText:
+    document: Document
+    version: str  # the document's content and how it was cut: notes are kept per version
+    passages: tuple[Passage, ...]
+    vectors: np.ndarray  # (len(passages), dim) float32, stored at upload
+    pages_total: int
+    empty_pages: tuple[int, ...]  # no text on them
+    flagged_pages: tuple[int, ...]  # pages whose only passages are excluded (flagged)
+
+    @property
+    def pages_with_text(self) -> int:
+        return self.pages_total - len(self.empty_pages)
+
+    def sentences(self, indexes: range | list[int] | None = None) -> list[Sentence]:
+        """The sentences of these passages (default: all), each once, in reading order."""
+        out: list[Sentence] = []
+        seen: set[tuple[int, int]] = set()
+        texts: set[str] = set()
+        for i in indexes if indexes is not None else range(len(self.passages)):
+            hit = self.passages[i].hit
+            for a, b in sentence_spans(hit.text):
+                key = (hit.page, hit.char_start + a)
+                norm = " ".join(fold(hit.text[a:b]).split())
+                if key in seen or (len(norm) > 40 and norm in texts):
+                    continue
+                seen.add(key)
+                texts.add(norm)
+                out.append(Sentence(i, a, b, hit.page, key))
+        return out
+
+
+def load_document(repo: Repository, document: Document) -> DocumentText:
+    """The searchable (not excluded) passages of a ready document, in order."""
+    with repo.session() as s:
+        doc = s.get(DocumentRow, document.id)
+        if doc is None:
+            return DocumentText(document, "", (), np.zeros((0, 0), np.float32), 0, (), ())
+        q = (
+            select(ChunkRow)
+            .where(ChunkRow.blob_sha == doc.blob_sha, ChunkRow.chunking_id == doc.chunking_id)
+            .order_by(ChunkRow.ordinal, ChunkRow.id)
+        )
+        rows = list(s.scalars(q))
+        pages = list(
+            s.execute(
+                select(PageRow.number, PageRow.text == "").where(PageRow.blob_sha == doc.blob_sha)
+            )
+        )
+        version = f"{doc.blob_sha}:{doc.chunking_id}"
+    passages: list[Passage] = []
+    vectors: list[np.ndarray] = []
+    kept_pages: set[int] = set()
+    excluded_pages: set[int] = set()
+    for r in rows:
+        if r.excluded:
+            excluded_pages.add(r.page)
+            continue
+        kept_pages.add(r.page)
+        hit = Hit(
+            chunk_id=r.id,
+            document_id=document.id,
+            filename=document.filename,
+            page=r.page,
+            char_start=r.char_start,
+            char_end=r.char_end,
+            text=r.text,
+            score=0.0,
+            sha256=document.sha256,
+            uploaded_at=document.created_at,
+        )
+        passages.append(Passage(hit, r.ordinal, r.heading))
+        vectors.append(np.frombuffer(r.embedding, dtype=np.float32))
+    empty = tuple(sorted(int(n) for n, is_empty in pages if is_empty))
+    return DocumentText(
+        document,
+        version,
+        tuple(passages),
+        np.vstack(vectors) if vectors else np.zeros((0, 0), np.float32),
+        max(len(pages), max(kept_pages | excluded_pages, default=0)),
+        empty,
+        tuple(sorted(excluded_pages - kept_pages)),
+    )

@@ -1,0 +1,155 @@
+"""Whole-document tasks end to end on stored passages, with the fake embedder and model."""
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from gptbuilder.tasks.engine import TaskEngine, TaskSettings
+from gptbuilder.tasks.model import COMPARE, LIST, SUMMARY, Finished, Point, Progress, Routed
+from gptbuilder.types import AssistantDraft
+
+NORMANS = """# Normans
+
+The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region in France. They were descended from Norse raiders and pirates from Denmark, Iceland and Norway who, under their leader Rollo, agreed to swear fealty to King Charles III of West Francia.
+
+## Rollo
+
+Rollo was the first ruler of Normandy. In 911 he signed the treaty of Saint-Clair-sur-Epte with Charles the Simple. His descendants ruled the duchy for generations. Richard I of Normandy was his grandson.
+
+## Conquest
+
+In 1066 William the Conqueror led the Norman conquest of England. The Battle of Hastings was fought on 14 October 1066. The conquest cost the kingdom more than $2,000,000 in silver, a chronicler wrote. A smaller campaign in 1071 cost $500.
+
+## Italy
+
+Robert Guiscard conquered southern Italy in the 1050s. The Normans founded the Kingdom of Sicily in 1130 under Roger II. Contact: archive@normans.example.org for copies.
+"""
+
+STEAM = """# Steam engines
+
+A steam engine is a heat engine that performs mechanical work using steam as its working fluid. Thomas Newcomen built the first commercial steam engine in 1712. James Watt improved it in 1776 with a separate condenser. Steam engines powered the factories of the Industrial Revolution in England. Rollo is not mentioned here by anyone.
+"""
+
+
+def _add(services, tmp_path: Path, name: str, text: str, assistant_id: int):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return services.library.add_file(assistant_id, path, name).document
+
+
+@pytest.fixture
+def setup(fake_services, tmp_path):
+    s = fake_services
+    a = s.repo.create_assistant(AssistantDraft(name="History", temperature=0))
+    _add(s, tmp_path, "normans.md", NORMANS, a.id)
+    _add(s, tmp_path, "steam_engine.md", STEAM, a.id)
+    engine = TaskEngine(s.repo, s.embedder, lambda _a: s.llm(), TaskSettings(summary_points=6))
+    return s, a, engine
+
+
+def _run(engine, a, request, stop=None, **kw):
+    route = engine.route(a, request)
+    events = list(engine.run(a, route, stop, **kw))
+    assert isinstance(events[0], Routed) and isinstance(events[-1], Finished)
+    return route, events, events[-1].result
+
+
+def test_summary_of_one_named_document_cites_every_point(setup):
+    s, a, engine = setup
+    route, events, result = _run(engine, a, "Summarize the normans document")
+    assert route.kind == SUMMARY and len(route.documents) == 1
+    assert any(isinstance(e, Progress) for e in events)
+    answer = result.answer
+    assert answer.claims and all(c.hit.filename == "normans.md" for c in answer.citations)
+    for claim in answer.claims:  # every shown point is its cited span, word for word
+        cit = answer.citations[claim.number - 1]
+        span = cit.hit.text[cit.quote[0] : cit.quote[1]]
+        assert " ".join(claim.text.split()) in " ".join(span.split()) or claim.text in span
+        assert f"[{claim.number}]" in answer.text
+    assert result.coverage.pages_read == result.coverage.pages_with_text == 1
+    assert "Read the 1 page with text of 1 document." in answer.text
+
+
+def test_summary_of_all_knowledge_covers_both_documents(setup):
+    s, a, engine = setup
+    _, _, result = _run(engine, a, "Give me an overview of everything")
+    files = {c.hit.filename for c in result.answer.citations}
+    assert files == {"normans.md", "steam_engine.md"}
+    assert result.coverage.documents == 2
+
+
+def test_list_every_year_is_complete_sorted_and_cited(setup):
+    s, a, engine = setup
+    _, events, result = _run(engine, a, "List every year mentioned in the normans document")
+    years = [t for t, _, _ in result.items]
+    assert years == ["911", "1050s", "1066", "1071", "1130"]
+    assert result.found == 5 and result.in_documents == 1
+    assert "Found 5 years in 1 document" in result.answer.text
+    assert sum(isinstance(e, Point) for e in events) == 5
+
+
+def test_list_amounts_over_a_limit(setup):
+    _, a, engine = setup
+    _, _, result = _run(engine, a, "List all the amounts over $1,000")
+    assert [t for t, _, _ in result.items] == ["$2,000,000"]
+
+
+def test_which_documents_mention_a_term(setup):
+    _, a, engine = setup
+    _, _, result = _run(engine, a, "Which documents mention Rollo?")
+    assert result.found == 2  # the steam article names Rollo once too
+    normans = next(i for i in result.items if i[1] == "normans.md")
+    assert normans[2] == 1
+    assert "2 of 2 documents mention “Rollo”" in result.answer.text
+
+
+def test_list_is_cut_with_a_note(setup):
+    s, a, _ = setup
+    engine = TaskEngine(s.repo, s.embedder, lambda _a: s.llm(), TaskSettings(list_items=2))
+    _, _, result = _run(engine, a, "List every year")
+    assert result.found > 2 and result.shown == 2 and len(result.answer.claims) == 2
+    assert "The list was cut" in result.answer.text
+
+
+def test_emails_and_headings(setup):
+    _, a, engine = setup
+    _, _, result = _run(engine, a, "List all e-mail addresses")
+    assert [t for t, _, _ in result.items] == ["archive@normans.example.org"]
+    _, _, result = _run(engine, a, "List every section heading of the normans document")
+    assert [t for t, _, _ in result.items] == ["Normans", "Rollo", "Conquest", "Italy"]
+
+
+def test_compare_two_documents_cites_both(setup):
+    _, a, engine = setup
+    route, _, result = _run(engine, a, "Compare normans and steam engine")
+    assert route.kind == COMPARE and len(route.documents) == 2
+    files = {c.hit.filename for c in result.answer.citations}
+    assert files == {"normans.md", "steam_engine.md"}
+
+
+def test_a_stopped_task_says_what_was_not_read(setup):
+    _, a, engine = setup
+    stop = threading.Event()
+    stop.set()
+    _, _, result = _run(engine, a, "Summarize everything", stop)
+    assert result.stopped and result.coverage.pages_read == 0
+    assert "stopped before they were read" in result.answer.text
+    assert not result.answer.claims
+
+
+def test_notes_are_reused_for_the_same_version(setup):
+    _, a, engine = setup
+    _run(engine, a, "Summarize the normans document")
+    misses = engine.notes.misses
+    _run(engine, a, "Summarize the normans document")
+    assert engine.notes.misses == misses and engine.notes.hits > 0
+
+
+def test_list_kind_can_be_set_explicitly(setup):
+    _, a, engine = setup
+    route = engine.route(a, "Rollo", kind=LIST)
+    assert route.kind == LIST and route.explicit
