@@ -82,7 +82,6 @@ def model_choice(
 
 class Handlers:
     def __init__(self, services: Services) -> None:
-        self.settings = services.settings  # for display only
         self.assistants = services.assistants
         self.knowledge = services.knowledge
         self.conversations = services.chat
