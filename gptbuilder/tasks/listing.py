@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from threading import Event as StopEvent
 
-from gptbuilder.language import fold, sentence_spans, stem
+from gptbuilder.language import STOPWORDS, fold, sentence_spans, stem
 from gptbuilder.retrieval.claims import Analyzer
 from gptbuilder.tasks.compose import Cited
 from gptbuilder.tasks.model import Progress, page_ranges
@@ -334,8 +334,11 @@ def _years(text: str) -> Iterator[tuple[int, int, str]]:
         before = text[max(0, m.start() - 24) : m.start()]
         after = text[m.end() : m.end() + 12]
         era = re.match(r"\s*(?:AD|BC|BCE|CE)\b|[–-]\d", after)
-        if len(m.group(1)) == 3:
-            if not (_SHORT_YEAR_CUE.search(before) or era):
+        if len(m.group(1)) == 3:  # "in 911", never "in 300 ships"
+            counted = re.match(r"\s+([a-z]+)", after)  # "300 ships": a count, not a year
+            if not (_SHORT_YEAR_CUE.search(before) or era) or (
+                counted and counted.group(1) not in STOPWORDS
+            ):
                 continue
         elif not (_YEAR_CUE.search(before) or era or m.start() == 0 or text[m.start() - 1] in "(["):
             continue

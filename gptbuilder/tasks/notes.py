@@ -26,14 +26,14 @@ from gptbuilder.tasks.model import Progress, page_ranges
 from gptbuilder.tasks.passages import DocumentText, Sentence
 
 SCORER_VERSION = "1"  # change when notes are scored differently: cached notes are not reused
-SECTION_PASSAGES = 6  # passages per section when headings do not cut the document
+SECTION_PASSAGES = 2  # passages per section when headings do not cut the document
 NOTES_PER_SECTION = 8  # candidate sentences kept per section
 
 # The weights of a sentence's score (see ``section_notes``): tuned on 4 of the 8 SQuAD
 # articles of bench/documents.py (the other 4 are reported apart).
-W_LEXICAL = 0.40  # holds the section's frequent, document-specific words (centroid, tf-idf)
+W_LEXICAL = 0.20  # holds the section's frequent, document-specific words (centroid, tf-idf)
 W_SEMANTIC = 0.15  # its passage is close to the section's and the document's stored vectors
-W_DENSITY = 0.35  # names and numbers per word: the facts a reader wants kept
+W_DENSITY = 0.60  # names and numbers per word: the facts a reader wants kept
 W_POSITION = 0.10  # the first sentence of a section or after a heading
 MIN_WORDS, LONG_WORDS = 6, 55
 

@@ -30,6 +30,7 @@ from gptbuilder.types import Hit
 log = logging.getLogger(__name__)
 
 SECTION_DECAY = 0.55  # each further point of one section counts this much less
+LENGTH_POWER = 0.0  # how much a sentence's length lowers its value within the word budget
 REDUNDANT = 0.5  # share of shared words above which a sentence says what another one does
 OVERVIEW_TOKENS = 120
 OVERVIEW_SYSTEM = (
@@ -64,6 +65,7 @@ def pick(
             if words + n.words > budget_words:
                 continue
             value = n.score * SECTION_DECAY ** per_section.get((doc.document.id, n.section), 0)
+            value /= (n.words / 20) ** LENGTH_POWER  # the budget is words: dense ones first
             if value > best:
                 best_i, best = i, value
         if best_i < 0:
