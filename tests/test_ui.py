@@ -122,6 +122,16 @@ def test_bad_upload_is_reported_and_others_go_in(fake_services, tmp_path):
     assert [row[0] for row in table] == ["good.txt"]
 
 
+def test_export_notices_show_an_assistant_name_as_text(fake_services):
+    """A name is the user's (or an imported file's) text: a notice shows it, never renders
+    it as an image or a link."""
+    h = Handlers(fake_services)
+    aid = make(h, name="Spy ![x](https://tracker.invalid/p.png) <b>bold</b>")
+    for exported in (h.export(aid), h.export_bundle(aid)):
+        assert "![" not in exported["notice"] and "<b>" not in exported["notice"]
+        assert "`https://tracker.invalid/p.png`" in exported["notice"]
+
+
 def test_export_import_and_errors(fake_services, tmp_path):
     h = Handlers(fake_services)
     aid = make(h)

@@ -35,8 +35,10 @@ class ShareHandlers:
         try:
             done = self.sharing.export_config(int(assistant_id))
         except GPTBuilderError as err:
-            return {"export_file": None, "notice": notice(str(err), "error")}
-        msg = notice(f"Exported “{done.assistant.name}”. Download the file below.", "ok")
+            return {"export_file": None, "notice": notice(escape_untrusted(str(err)), "error")}
+        msg = notice(
+            f"Exported “{escape_untrusted(done.assistant.name)}”. Download the file below.", "ok"
+        )
         return {"export_file": str(done.path), "notice": msg}
 
     def export_bundle(self, assistant_id: int | None, include_index: bool = True) -> Named:
