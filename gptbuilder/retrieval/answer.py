@@ -5,7 +5,8 @@
    that the sources disagree and show each side, cited; the model is not called. Else judge
    whether they answer it (``evidence.assess``). If not, say so and show the closest
    passages instead of letting the model invent: the model is not even called.
-3. Otherwise stream the model's answer over the passages that fit its context window.
+3. Otherwise stream the model's answer over the passages that fit its context window: their
+   best sentences with their neighbours (``prompt.lean_excerpts``), or whole passages.
 4. Verify every sentence against the passages (``cite.resolve_citations``): unsupported
    sentences are left out and counted. If nothing the model said survives, the answer becomes
    the best-matching sentence of the documents, quoted and cited.
