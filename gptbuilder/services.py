@@ -20,10 +20,12 @@ from gptbuilder.db import Repository
 from gptbuilder.ingest.load import LoadLimits
 from gptbuilder.library import FileStore, Library
 from gptbuilder.retrieval.answer import AnswerEngine
+from gptbuilder.retrieval.claims import analyzer
 from gptbuilder.safety.injection_model import load_detector
 from gptbuilder.search.hybrid import Fusion
 from gptbuilder.search.index_store import IndexStore
 from gptbuilder.search.keyword_index import KeywordIndexStore
+from gptbuilder.tasks.engine import TaskEngine
 from gptbuilder.usecases import Assistants, Chat, Knowledge, Sharing
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class Services:
     keywords: KeywordIndexStore
     library: Library
     answers: AnswerEngine
+    tasks: TaskEngine  # summaries, lists of every instance, comparisons; routing
     models: ModelRegistry
     llm: Callable[[], LLM] = field(repr=False)  # the app's default model
     bundles: AssistantBundles = field(repr=False)  # .gptb export and import
@@ -88,7 +91,7 @@ class Services:
         default_model = Path(str(self.settings.llm_model)).name
         self.assistants = Assistants(self.repo, self.library, self.models, default_model)
         self.knowledge = Knowledge(self.repo, self.library)
-        self.chat = Chat(self.repo, self.answers)
+        self.chat = Chat(self.repo, self.answers, self.tasks)
         self.sharing = Sharing(self.repo, self.bundles)
 
     @classmethod
@@ -169,6 +172,10 @@ class Services:
             datamark=settings.datamark,
             lean_tokens=settings.lean_tokens,
         )
+        # The same per-assistant model and the process's one spaCy pipeline as answers use.
+        tasks = TaskEngine(
+            repo, embedder, lambda assistant: models.for_assistant(assistant.model), nlp=analyzer()
+        )
         mb = 1024 * 1024
         bundles = AssistantBundles(
             repo,
@@ -187,7 +194,17 @@ class Services:
         )
         library.recover()
         return cls(
-            settings, repo, embedder, indexes, keywords, library, answers, models, llm, bundles
+            settings,
+            repo,
+            embedder,
+            indexes,
+            keywords,
+            library,
+            answers,
+            tasks,
+            models,
+            llm,
+            bundles,
         )
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from gptbuilder.backends.models import ModelChoice
 from gptbuilder.errors import GPTBuilderError
 from gptbuilder.personas.definition import MAX_STARTERS
 from gptbuilder.services import Services
-from gptbuilder.types import Assistant
+from gptbuilder.types import Assistant, Document
 from gptbuilder.ui import flagged, uploads
 from gptbuilder.ui.render import (
     documents_table,
@@ -28,10 +28,12 @@ from gptbuilder.ui.render import (
     notice,
     render_answer,
     render_answer_text,
+    render_task_progress,
+    understood_as,
 )
-from gptbuilder.ui.saved import render_saved
+from gptbuilder.ui.saved import render_saved, render_shown
 from gptbuilder.ui.sharing import ShareHandlers
-from gptbuilder.usecases import AssistantForm, Question
+from gptbuilder.usecases import AssistantForm, Question, Step
 from gptbuilder.usecases.knowledge import UploadJob
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,25 @@ SCREEN = (  # everything shown for one assistant
     *STARTER_BUTTONS,
     "documents",
     "document_pick",
+    "scope_documents",
     *MODEL_CONFIG,
     "answer_style",
     "notice",
 )
 FLAG_VIEW = ("flag_summary", "flags", "flag_pick")
-UPLOAD = ("report", "documents", "document_pick", "upload", "upload_job", "cancel_upload")
+DOCUMENTS = ("documents", "document_pick", "scope_documents")  # wherever documents are listed
+UPLOAD = (*DOCUMENTS, "report", "upload", "upload_job", "cancel_upload")
+# A question being answered: the conversation, the question box, the running turn's id (for
+# its Stop button) and the Stop button.
+CHAT = ("chatbot", "question", "turn_id", "stop_answer")
+# The kind of answer asked for, next to the chat box: "auto" recognises it from the words.
+KIND_CHOICES = [
+    ("Automatic (from your words)", "auto"),
+    ("Answer a question", "fact"),
+    ("Summary", "summary"),
+    ("List every …", "list"),
+    ("Compare two documents", "compare"),
+]
 SAVED = ("current", "picker", "notice")  # after saving or deleting an assistant
 NEW_ASSISTANT = ("current", "picker", *CONFIG, *MODEL_CONFIG, "answer_style", "notice")
 
@@ -179,8 +194,7 @@ class Handlers:
             "chatbot": self.chat_history(a.id) if a else [],
             **self.config_values(a),
             **self.starter_updates(a),
-            "documents": documents_table(docs),
-            "document_pick": gr.update(choices=[(d.filename, d.id) for d in docs], value=None),
+            **self._document_lists(docs),
             **self.model_values(a),
             "answer_style": a.answer_style if a else "quote_first",
             "notice": "",
@@ -256,10 +270,17 @@ class Handlers:
     # -- knowledge -----------------------------------------------------------------------------
 
     def _documents(self, assistant_id: int) -> Named:
-        docs = self.knowledge.documents(assistant_id)
+        return self._document_lists(self.knowledge.documents(assistant_id))
+
+    @staticmethod
+    def _document_lists(docs: list[Document]) -> Named:
+        """DOCUMENTS: the table, the Knowledge tab's picker, and the chat's choice of which
+        documents to read (ready ones only; none chosen: all)."""
+        ready = [(d.filename, d.id) for d in docs if d.status == "ready"]
         return {
             "documents": documents_table(docs),
             "document_pick": gr.update(choices=[(d.filename, d.id) for d in docs], value=None),
+            "scope_documents": gr.update(choices=ready, value=[]),
         }
 
     def upload(
@@ -323,7 +344,7 @@ class Handlers:
         return notice("Stopping: the file in progress is undone, the rest are skipped.")
 
     def remove_document(self, assistant_id: int | None, document_id: int | None) -> Named:
-        """Returns: notice, documents, document picker."""
+        """Returns: notice and DOCUMENTS."""
         if assistant_id is None or document_id is None:
             return {"notice": notice("Choose a document to remove.", "error")}
         try:
@@ -336,55 +357,124 @@ class Handlers:
     # -- chat ----------------------------------------------------------------------------------
 
     def chat(
-        self, assistant_id: int | None, question: str, history: list[UIMessage] | None
+        self,
+        assistant_id: int | None,
+        question: str,
+        history: list[UIMessage] | None,
+        kind: str | None = None,
+        documents: list[int] | None = None,
     ) -> Iterator[tuple[list[UIMessage], str]]:
-        """Stream an answer. Yields (chat messages, question box value)."""
-        history = list(history or [])
+        """Stream an answer. Yields (chat messages, question box value); see ``ask``."""
+        for named in self.ask(assistant_id, question, history, kind, documents):
+            yield named["chatbot"], named["question"]
+
+    def ask(
+        self,
+        assistant_id: int | None,
+        question: str,
+        history: list[UIMessage] | None,
+        kind: str | None = None,
+        documents: list[int] | None = None,
+    ) -> Iterator[Named]:
+        """Stream an answer: a question's answer as the model writes it, or a summary, list
+        or comparison with its progress and the points found so far. ``kind`` ("auto" or
+        None: from the words) and ``documents`` (none: all) are the choice next to the chat
+        box. Yields CHAT: chatbot, question box, the turn's id and the Stop button."""
+        before: list[UIMessage] = list(history or [])
         question = (question or "").strip()
+        idle = {"turn_id": None, "stop_answer": gr.update(visible=False)}
         if not question:
-            yield history, ""
+            yield {"chatbot": before, "question": "", **idle}
             return
         shown_q = {"role": "user", "content": escape_untrusted(question)}
+
+        def reply(content: str, box: str = "") -> Named:
+            return {
+                "chatbot": [*before, shown_q, {"role": "assistant", "content": content}],
+                "question": box,
+                **idle,
+            }
+
         if assistant_id is None:
-            reply = notice("Create or choose an assistant first.", "error")
-            yield [*history, shown_q, {"role": "assistant", "content": reply}], ""
+            yield reply(notice("Create or choose an assistant first.", "error"))
             return
+        chosen_kind = None if kind in (None, "", "auto") else kind
         try:
-            turn = self.conversations.ask(int(assistant_id), question)
-        except GPTBuilderError as err:
-            yield (
-                [*history, shown_q, {"role": "assistant", "content": notice(str(err), "error")}],
-                "",
+            turn = self.conversations.ask(
+                int(assistant_id), question, chosen_kind, [int(d) for d in documents or []]
             )
+        except GPTBuilderError as err:
+            yield reply(notice(str(err), "error"))
             return
-        history = [*history, shown_q, {"role": "assistant", "content": "…"}]
+        history = [*before, shown_q, {"role": "assistant", "content": "…"}]
+        running = {"turn_id": turn.id, "stop_answer": gr.update(visible=True)}
         # Leaving the block without an answer (an error, or the browser went away) keeps the
         # stored conversation a clean question/answer sequence.
         with turn:
             try:
-                yield history, ""
-                answer = None
+                if turn.understood:
+                    history[-1] = {"role": "assistant", "content": understood_as(turn.understood)}
+                yield {"chatbot": history, "question": "", **running}
+                answer: Step | None = None
                 for step in turn.steps():
                     if step.answer is not None:
-                        answer = step.answer
+                        answer = step
                         continue
-                    if step.preview is not None:  # only what has been checked
-                        shown = render_answer(step.preview, self.links, checking=True)
-                    else:
-                        shown = render_answer_text(step.text, self.links)
-                    history[-1] = {"role": "assistant", "content": shown}
-                    yield history, ""
-                assert answer is not None
-                history[-1] = {"role": "assistant", "content": render_answer(answer, self.links)}
-                yield history, ""
+                    history[-1] = {"role": "assistant", "content": self._partial(step)}
+                    yield {"chatbot": history, "question": "", **running}
+                assert answer is not None and answer.answer is not None
+                shown = render_shown(answer.answer, answer.task, self.links)
+                history[-1] = {"role": "assistant", "content": shown}
+                yield {"chatbot": history, "question": "", **idle}
             except GPTBuilderError as err:
                 history[-1] = {"role": "assistant", "content": notice(str(err), "error")}
-                yield history, question
+                yield {"chatbot": history, "question": question, **idle}
             except Exception:
                 log.exception("chat failed")
-                reply = notice("Something went wrong while answering. Please try again.", "error")
-                history[-1] = {"role": "assistant", "content": reply}
-                yield history, question
+                msg = notice("Something went wrong while answering. Please try again.", "error")
+                history[-1] = {"role": "assistant", "content": msg}
+                yield {"chatbot": history, "question": question, **idle}
+
+    def _partial(self, step: Step) -> str:
+        """An answer being written, as Markdown."""
+        if step.kind != "fact":
+            points = [(p.text, p.filename, p.page) for p in step.points]
+            return render_task_progress(
+                step.kind, step.progress, step.eta_s, step.fraction, points, step.understood
+            )
+        if step.preview is not None:  # only what has been checked
+            return render_answer(step.preview, self.links, checking=True)
+        return render_answer_text(step.text, self.links)
+
+    def stop_answer(self, turn_id: str | None) -> str:
+        """The Stop button: the running answer ends; a summary, list or comparison is finished
+        from what was read. Returns the notice."""
+        if not self.conversations.stop(turn_id or ""):
+            return ""
+        return notice("Stopping: what was read so far is kept.")
+
+    def summarise_document(
+        self,
+        assistant_id: int | None,
+        document_id: int | None,
+        history: list[UIMessage] | None,
+    ) -> Iterator[Named]:
+        """The Knowledge tab's Summarise button: the chosen document is summarised in the
+        chat, which is shown. Yields CHAT, notice, tabs and active_tab."""
+        if assistant_id is None or document_id is None:
+            yield {"notice": notice("Choose a document to summarise.", "error")}
+            return
+        doc = next(
+            (d for d in self.knowledge.documents(int(assistant_id)) if d.id == int(document_id)),
+            None,
+        )
+        if doc is None or doc.status != "ready":
+            yield {"notice": notice("That document is not ready to read yet.", "error")}
+            return
+        to_chat = {"tabs": gr.Tabs(selected="chat"), "active_tab": "chat", "notice": ""}
+        request = f"Summarise “{doc.filename}”"
+        for i, named in enumerate(self.ask(assistant_id, request, history, "summary", [doc.id])):
+            yield {**named, **to_chat} if i == 0 else named
 
     def clear_chat(self, assistant_id: int | None) -> list[UIMessage]:
         if assistant_id is not None:

@@ -14,7 +14,9 @@ from gptbuilder.ui import tabs
 from gptbuilder.ui.components import Components
 from gptbuilder.ui.gallery import Gallery
 from gptbuilder.ui.handlers import (
+    CHAT,
     CONFIG,
+    DOCUMENTS,
     FLAG_VIEW,
     MODEL_CONFIG,
     NEW_ASSISTANT,
@@ -53,6 +55,7 @@ def build_app(services: Services) -> Any:
     with gr.Blocks(title="GPT Builder", analytics_enabled=False) as app:
         ui.add("current", gr.State(None))  # id of the assistant this browser tab works on
         ui.add("upload_job", gr.State(None))  # this tab's running upload, for its cancel
+        ui.add("turn_id", gr.State(None))  # this tab's answer being written, for its Stop
         ui.add("gallery_version", gr.State(0))  # bumped when assistants change: redraw cards
         ui.add("pending_delete", gr.State(None))  # the card whose delete awaits confirmation
         ui.add("active_tab", gr.State("gallery"))  # which tab this browser tab shows
@@ -178,12 +181,16 @@ def _wire_knowledge(ui: Components, h: Handlers) -> None:
     ui["upload"].upload(lambda: "", None, ui("notice"), queue=False, show_progress="hidden")
     ui["cancel_upload"].click(h.cancel_upload, ui("upload_job"), ui("notice"))
     ui["remove"].click(
-        **ui.event(
-            h.remove_document,
-            ["current", "document_pick"],
-            ("notice", "documents", "document_pick"),
-        )
+        **ui.event(h.remove_document, ["current", "document_pick"], ("notice", *DOCUMENTS))
     ).then(**_flag_view(ui, h))
+    # Summarise a document: the chat shows, and the summary is written there.
+    ui["summarise_document"].click(
+        **ui.event(
+            h.summarise_document,
+            ["current", "document_pick", "chatbot"],
+            (*CHAT, "notice", *NAVIGATE),
+        )
+    ).then(**_redraw(ui))
     for button, excluded in [("exclude_flagged", True), ("keep_flagged", False)]:
         ui[button].click(
             **ui.event(
@@ -195,13 +202,17 @@ def _wire_knowledge(ui: Components, h: Handlers) -> None:
 
 
 def _wire_chat(ui: Components, h: Handlers) -> None:
-    """Questions (typed or a starter), and clearing the conversation. The gallery is drawn
+    """Questions (typed or a starter, with the kind of answer and the documents chosen next
+    to the chat box), their Stop button, and clearing the conversation. The gallery is drawn
     again after every question: "last used" changed."""
-    answer = {"fn": h.chat, "outputs": ui("chatbot", "question")}
-    ui["send"].click(inputs=ui("current", "question", "chatbot"), **answer).then(**_redraw(ui))
-    ui["question"].submit(inputs=ui("current", "question", "chatbot"), **answer).then(**_redraw(ui))
-    for name in STARTER_BUTTONS:
-        ui[name].click(inputs=ui("current", name, "chatbot"), **answer).then(**_redraw(ui))
+    for trigger, text in [
+        (ui["send"].click, "question"),
+        (ui["question"].submit, "question"),
+        *[(ui[name].click, name) for name in STARTER_BUTTONS],
+    ]:
+        inputs = ["current", text, "chatbot", "scope_kind", "scope_documents"]
+        trigger(**ui.event(h.ask, inputs, CHAT)).then(**_redraw(ui))
+    ui["stop_answer"].click(h.stop_answer, ui("turn_id"), ui("notice"))
     ui["clear"].click(h.clear_chat, ui("current"), ui("chatbot"))
     ui["chatbot"].clear(h.clear_chat, ui("current"), ui("chatbot"))  # the chat's own trash button
 

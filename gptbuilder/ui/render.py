@@ -328,3 +328,129 @@ def documents_table(docs: Sequence[Document]) -> list[list]:
         uploaded = f"{d.created_at:%Y-%m-%d %H:%M}"
         rows.append([d.filename, d.pages, d.chunks, size, uploaded, d.sha256[:12], status])
     return rows
+
+
+# -- summaries, lists, comparisons -------------------------------------------------------------
+
+KIND_DOING = {"summary": "Summarising", "list": "Listing", "compare": "Comparing"}
+_TITLE_LINE = re.compile(r"^\*\*(?P<t>.+)\*\*$")
+_LABEL = re.compile(r"^\*(?P<name>[^*\n]+):\*\s+(?P<rest>.*)$")
+
+
+def duration(seconds: float) -> str:
+    """ "about 20 s" / "about 3 min"."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    return f"about {round(seconds / 60)} min"
+
+
+def understood_as(question: str) -> str:
+    """The rewritten request of a follow-up, shown on request (collapsed), escaped."""
+    return (
+        "<details><summary>Understood as…</summary>\n\n"
+        f"Understood as: “{escape_untrusted(one_line(question))}”\n\n</details>"
+    )
+
+
+def _task_line(line: str) -> str:
+    """One line of a task's text (``tasks.compose.answer_of``, ``compare_answer``): our own
+    structure (titles, bullets, "*file:*" labels) kept, every word from a document escaped."""
+    indent = line[: len(line) - len(line.lstrip())]
+    body = line.strip()
+    if not body:
+        return ""
+    bullet = ""
+    if body.startswith("- "):
+        bullet, body = "- ", body[2:]
+    title = _TITLE_LINE.match(body)
+    if title:
+        return f"{indent}{bullet}**{escape_untrusted(title.group('t'))}**"
+    label = _LABEL.match(body)
+    if label:
+        shown = (
+            f"*{escape_untrusted(label.group('name'))}:* {escape_untrusted(label.group('rest'))}"
+        )
+        return f"{indent}{bullet}{shown}"
+    return f"{indent}{bullet}{escape_untrusted(body)}"
+
+
+def render_task_text(answer: Answer, coverage: str = "") -> str:
+    """A summary's, list's or comparison's text: each [n] a link to the span of the source
+    that states the point; the line that says which pages were read in italics."""
+    by_claim = {c.number: c for c in answer.claims}
+    by_number = {c.number: c for c in answer.citations}
+
+    def marker(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        claim = by_claim.get(n)
+        return claim_marker(claim, by_number.get(n)) if claim else f"**[{n}]**"
+
+    lines = []
+    for line in answer.text.strip().split("\n"):
+        shown = _CITE.sub(marker, _task_line(line))
+        if coverage and coverage in line and not line.lstrip().startswith("- "):
+            shown = f"📖 _{shown}_"
+        lines.append(shown)
+    return "\n".join(lines)
+
+
+def render_task_sources(citations: Sequence[Citation]) -> str:
+    """The sources of a summary or list (many): collapsed under the answer."""
+    if not citations:
+        return ""
+    body = render_sources(citations).strip()
+    return f"\n\n<details><summary>Sources ({len(citations)})</summary>\n\n{body}\n\n</details>"
+
+
+def render_task_answer(
+    answer: Answer,
+    kind: str,
+    coverage: str = "",
+    understood: str = "",
+    dropped_note: bool = True,
+) -> str:
+    """A finished summary, list or comparison as Markdown."""
+    parts = [render_task_text(answer, coverage) or "_(nothing was found)_"]
+    if dropped_note and answer.dropped:
+        n = answer.dropped
+        what = "item" if kind == "list" else "point"
+        parts.append(
+            f"_{n} {what}{'s' if n > 1 else ''} found while reading "
+            f"{'were' if n > 1 else 'was'} left out: no sentence of the documents states "
+            f"{'them' if n > 1 else 'it'} word for word._"
+        )
+    if understood:
+        parts.append(understood_as(understood))
+    return "\n\n".join(parts) + render_task_sources(answer.citations)
+
+
+def render_task_progress(
+    kind: str,
+    progress: str,
+    eta_s: float | None,
+    fraction: float | None,
+    points: Sequence[tuple[str, str, int]],
+    understood: str = "",
+) -> str:
+    """A summary, list or comparison being made: what has been read, the time left, and
+    the points found so far (each with its file and page). Everything from a document is
+    escaped."""
+    doing = KIND_DOING.get(kind, "Working")
+    head = f"⏳ **{doing}…**"
+    if progress:
+        head += f" {escape_untrusted(progress)}"
+    if fraction is not None:
+        head += f" · {fraction:.0%}"
+    if eta_s is not None:
+        head += f" · {duration(eta_s)} left"
+    parts = [head]
+    if points:
+        lines = [
+            f"- {escape_untrusted(one_line(text))} ({escape_untrusted(name)}, page {page})"
+            for text, name, page in points
+        ]
+        parts.append("Found so far:\n\n" + "\n".join(lines))
+    parts.append("_Press **Stop** to end it: what was read so far is kept._")
+    if understood:
+        parts.append(understood_as(understood))
+    return "\n\n".join(parts)

@@ -11,7 +11,13 @@ from gptbuilder.ingest.sniff import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 from gptbuilder.ui import flagged
 from gptbuilder.ui.components import Components
 from gptbuilder.ui.gallery import Card, Gallery, card_markdown
-from gptbuilder.ui.handlers import SCREEN, STARTER_BOXES, STARTER_BUTTONS, Handlers
+from gptbuilder.ui.handlers import (
+    KIND_CHOICES,
+    SCREEN,
+    STARTER_BOXES,
+    STARTER_BUTTONS,
+    Handlers,
+)
 
 NAVIGATE = ("tabs", "active_tab")  # which tab shows, and the state that remembers it
 
@@ -120,8 +126,37 @@ def chat_tab(ui: Components, h: Handlers) -> None:
                     elem_id="question",
                 ),
             )
-            ui.add("send", gr.Button("Send", variant="primary", scale=1, elem_id="send"))
-        ui.add("clear", gr.Button("Clear conversation", size="sm"))
+            with gr.Column(scale=1, min_width=100):
+                ui.add("send", gr.Button("Send", variant="primary", elem_id="send"))
+                ui.add(
+                    "stop_answer",
+                    gr.Button("Stop", variant="stop", visible=False, elem_id="stop-answer"),
+                )
+        # What kind of answer, from which documents: automatic unless the user says.
+        with gr.Row(equal_height=True):
+            ui.add(
+                "scope_kind",
+                gr.Dropdown(
+                    choices=KIND_CHOICES,
+                    value="auto",
+                    label="Kind of answer",
+                    scale=1,
+                    min_width=180,
+                    elem_id="scope-kind",
+                ),
+            )
+            ui.add(
+                "scope_documents",
+                gr.Dropdown(
+                    choices=[],
+                    value=[],
+                    multiselect=True,
+                    label="Documents to read (none chosen: all)",
+                    scale=3,
+                    elem_id="scope-documents",
+                ),
+            )
+            ui.add("clear", gr.Button("Clear conversation", size="sm", scale=0, min_width=120))
 
 
 def configure_tab(ui: Components, models_dir: Path | None) -> None:
@@ -249,8 +284,16 @@ def knowledge_tab(ui: Components) -> None:
             ),
         )
         with gr.Row():
-            ui.add("document_pick", gr.Dropdown(label="Document", choices=[], scale=3))
-            ui.add("remove", gr.Button("Remove document", variant="stop", scale=1))
+            ui.add(
+                "document_pick",
+                gr.Dropdown(label="Document", choices=[], scale=3, elem_id="document-pick"),
+            )
+            with gr.Column(scale=1, min_width=160):
+                ui.add(
+                    "summarise_document",
+                    gr.Button("Summarise in the chat", elem_id="summarise-document"),
+                )
+                ui.add("remove", gr.Button("Remove document", variant="stop"))
         gr.Markdown(
             "#### Flagged passages\nPassages that seem to talk to an AI instead "
             "of the reader (instructions, chat-role markers, web addresses to "

@@ -10,9 +10,9 @@ from gptbuilder.usecases.assistants import (
     AssistantSummary,
     ModelOptions,
 )
-from gptbuilder.usecases.chat import Chat, Question, Turn
+from gptbuilder.usecases.chat import Chat, Found, Question, Step, Turn
 from gptbuilder.usecases.knowledge import FileStatus, Knowledge, PassageInPage, UploadJob
-from gptbuilder.usecases.saved import SavedAnswer
+from gptbuilder.usecases.saved import SavedAnswer, TaskInfo
 from gptbuilder.usecases.sharing import Exported, Imported, Sharing
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Assistants",
     "Chat",
     "Exported",
+    "Found",
     "FileStatus",
     "Imported",
     "Knowledge",
@@ -29,6 +30,8 @@ __all__ = [
     "Question",
     "SavedAnswer",
     "Sharing",
+    "Step",
+    "TaskInfo",
     "Turn",
     "UploadJob",
 ]

@@ -1,18 +1,31 @@
 """Chat with an assistant: a question is saved, answered step by step, and the answer saved
-with its citations in the saved-answer format (``usecases.saved``)."""
+with its citations in the saved-answer format (``usecases.saved``).
+
+A request is routed first (``tasks.TaskEngine.route``): its kind is recognised from its words
+or set by the user (a question, a summary, a list of every instance of a thing, a comparison),
+and a follow-up ("and the second one?", "who wrote it?") is rewritten with the conversation.
+A question goes to the answer engine with the rewritten request; the other kinds read whole
+documents (``TaskEngine.run``), with progress, the points found so far, and a stop.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from types import TracebackType
 
 from gptbuilder.db import Repository
-from gptbuilder.retrieval.answer import AnswerEngine, Partial
+from gptbuilder.retrieval.answer import AnswerEngine
+from gptbuilder.tasks.engine import TaskEngine
+from gptbuilder.tasks.model import FACT, KINDS, Finished, Point, Progress, Route, TaskResult
 from gptbuilder.types import Answer, Assistant, ChatMessage
 from gptbuilder.usecases.saved import (
     SavedAnswer,
+    TaskInfo,
     answer_text_for_history,
     citations_to_json,
     read_saved,
@@ -21,6 +34,12 @@ from gptbuilder.usecases.saved import (
 log = logging.getLogger(__name__)
 
 NO_ANSWER = "(No answer was given.)"
+STOPPED_ANSWER = "Stopped by you before the answer was written."
+ALL_DOCUMENTS_NOTE = (
+    "A question is answered from all the documents; the documents chosen are read for "
+    "summaries, lists and comparisons."
+)
+STEP_EVERY_S = 0.25  # points found faster than this are shown together
 
 
 @dataclass(frozen=True)
@@ -30,49 +49,166 @@ class Question:
     text: str
 
 
+@dataclass(frozen=True)
+class Found:
+    """A checked point found while reading: the source's sentence or item, its file, page."""
+
+    text: str
+    filename: str
+    page: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of an answer being written.
+
+    A question: ``text`` (the model's words so far) or ``preview`` (what has been checked so
+    far). A summary, list or comparison: ``progress`` ("Read pages 12–18 of 40"), ``eta_s``
+    (seconds left, once it can be estimated), ``fraction`` and the ``points`` found so far.
+    The last step has the final ``answer`` (already saved) and ``task``; ``kind`` and
+    ``understood`` (the rewritten request of a follow-up, or "") are on every step."""
+
+    kind: str = FACT
+    understood: str = ""
+    text: str = ""
+    preview: Answer | None = None
+    progress: str = ""
+    eta_s: float | None = None
+    fraction: float | None = None
+    points: tuple[Found, ...] = ()
+    answer: Answer | None = None
+    task: TaskInfo | None = None
+
+
 class Turn:
     """One question being answered. The question is already saved; ``steps()`` streams the
     answer and saves it before its last step. ``close()`` (or leaving the ``with`` block)
     saves a placeholder answer if none was saved, so that the stored conversation stays a
-    clean question/answer sequence even when the browser goes away mid-answer."""
+    clean question/answer sequence even when the browser goes away mid-answer. ``stop()``
+    (or ``Chat.stop`` with ``id``) ends it early: a summary, list or comparison is finished
+    from what was read, a question says it was stopped."""
 
     def __init__(
         self,
         repo: Repository,
         answers: AnswerEngine,
+        tasks: TaskEngine,
         assistant: Assistant,
         question: str,
         past: list[ChatMessage],
+        route: Route,
+        note: str = "",
+        forget: Callable[[str], None] | None = None,
     ) -> None:
         self._repo = repo
         self._answers = answers
+        self._tasks = tasks
         self.assistant = assistant
         self.question = question
+        self.route = route
         self._past = past
+        self._note = note  # said under the answer (a choice of documents a question ignores)
+        self._forget = forget
         self._saved = False
+        self._stop = threading.Event()
+        self.id = uuid.uuid4().hex
 
-    def steps(self) -> Iterator[Partial]:
-        """The answer as it is written: partial steps (text so far, or what has been checked
-        so far in ``preview``), then one step with the final ``answer``, saved before it is
-        yielded. Errors (``GPTBuilderError`` with a message for the user) propagate."""
+    @property
+    def kind(self) -> str:
+        return self.route.kind
+
+    @property
+    def understood(self) -> str:
+        """The request as it is answered, when a follow-up was rewritten; else ""."""
+        return self.route.question if self.route.rewritten else ""
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def steps(self) -> Iterator[Step]:
+        """The answer as it is written, then one step with the final ``answer``, saved before
+        it is yielded. Errors (``GPTBuilderError`` with a message for the user) propagate."""
+        if self.route.kind == FACT:
+            yield from self._fact()
+        else:
+            yield from self._task()
+
+    def _fact(self) -> Iterator[Step]:
         answer: Answer | None = None
         last_text = ""
-        for step in self._answers.stream(self.assistant, self.question, self._past):
-            if step.answer is not None:
-                answer, last_text = step.answer, step.text
-                continue
-            yield step
+        base = Step(kind=FACT, understood=self.understood)
+        stream = self._answers.stream(self.assistant, self.route.question, self._past)
+        try:
+            for step in stream:
+                if self._stop.is_set():
+                    break
+                if step.answer is not None:
+                    answer, last_text = step.answer, step.text
+                    continue
+                yield replace(base, text=step.text, preview=step.preview)
+        finally:
+            close = getattr(stream, "close", None)  # a generator: its model call ends too
+            if close is not None:
+                close()
+        stopped = answer is None and self._stop.is_set()
+        if stopped:
+            answer = Answer(STOPPED_ANSWER, (), ())
         assert answer is not None, "the answer engine ended without an answer"
+        info = TaskInfo(
+            FACT, self.route.question, self.route.rewritten, note=self._note, stopped=stopped
+        )
+        text = STOPPED_ANSWER if stopped else answer_text_for_history(answer)
+        self._save(text, answer, info)
+        yield replace(base, text=last_text, answer=answer, task=info)
+
+    def _task(self) -> Iterator[Step]:
+        base = Step(kind=self.route.kind, understood=self.understood)
+        shown = base
+        points: list[Found] = []
+        result: TaskResult | None = None
+        last = 0.0
+        for event in self._tasks.run(self.assistant, self.route, self._stop):
+            if isinstance(event, Progress):
+                fraction = event.done / event.total if event.total else None
+                shown = replace(shown, progress=event.text, eta_s=event.eta_s, fraction=fraction)
+            elif isinstance(event, Point):
+                points.append(Found(event.text, event.filename, event.page))
+                shown = replace(shown, points=tuple(points))
+                if time.monotonic() - last < STEP_EVERY_S:
+                    continue
+            elif isinstance(event, Finished):
+                result = event.result
+                continue
+            else:  # Routed: what the request was taken to be is already known
+                continue
+            last = time.monotonic()
+            yield shown
+        assert result is not None, "the task ended without a result"
+        info = TaskInfo(
+            kind=result.kind,
+            question=result.question,
+            rewritten=self.route.rewritten,
+            coverage=result.coverage.describe() if result.coverage.documents else "",
+            note=result.note,
+            stopped=result.stopped,
+            found=result.found,
+            shown=result.shown,
+            in_documents=result.in_documents,
+        )
+        # The text keeps its lines ("- item [n]"): a follow-up ("the second one") reads them.
+        self._save(result.answer.text, result.answer, info)
+        yield replace(shown, answer=result.answer, task=info)
+
+    def _save(self, text: str, answer: Answer, info: TaskInfo) -> None:
         self._repo.add_message(
             self.assistant.id,
-            ChatMessage(
-                "assistant", answer_text_for_history(answer), tuple(citations_to_json(answer))
-            ),
+            ChatMessage("assistant", text, tuple(citations_to_json(answer, info))),
         )
         self._saved = True
-        yield Partial(last_text, answer=answer)
 
     def close(self) -> None:
+        if self._forget is not None:
+            self._forget(self.id)
         if not self._saved:
             self._saved = True
             self._repo.add_message(self.assistant.id, ChatMessage("assistant", NO_ANSWER))
@@ -90,20 +226,64 @@ class Turn:
 
 
 class Chat:
-    """Conversations: ask, the history (questions and saved answers), clear."""
+    """Conversations: ask (and stop), the history (questions and saved answers), clear.
+    Running turns are kept by id (``Turn.id``) until they close, so that another request
+    (the Stop button) can stop one."""
 
-    def __init__(self, repo: Repository, answers: AnswerEngine) -> None:
+    def __init__(self, repo: Repository, answers: AnswerEngine, tasks: TaskEngine) -> None:
         self._repo = repo
         self._answers = answers
+        self._tasks = tasks
+        self._turns: dict[str, Turn] = {}
+        self._lock = threading.Lock()
 
-    def ask(self, assistant_id: int, question: str) -> Turn:
-        """Save ``question`` and return the turn that answers it. Raises ``NotFound`` (and
-        saves nothing) if there is no such assistant."""
+    def ask(
+        self,
+        assistant_id: int,
+        question: str,
+        kind: str | None = None,
+        documents: Sequence[int] = (),
+    ) -> Turn:
+        """Save ``question`` and return the turn that answers it.
+
+        ``kind`` (one of "fact", "summary", "list", "compare"; None: recognised from the
+        words) and ``documents`` (ids of ready documents to read; empty: those the request
+        names, else all) are the user's choice. Raises ``NotFound`` (and saves nothing) if
+        there is no such assistant, ``ValueError`` for an unknown kind."""
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"unknown kind of request: {kind!r}")
         a = self._repo.get_assistant(assistant_id)
         past = self._repo.list_messages(a.id)
+        route = self._tasks.route(a, question, past, kind)
+        note = ""
+        if documents:
+            ready = {d.id for d in self._repo.list_documents(a.id) if d.status == "ready"}
+            chosen = tuple(dict.fromkeys(int(d) for d in documents if int(d) in ready))
+            if chosen:
+                route = replace(route, documents=chosen)
+                note = ALL_DOCUMENTS_NOTE if route.kind == FACT else ""
+        log.info("request routed as %s%s", route.kind, " (rewritten)" if route.rewritten else "")
         # Saved first, so a question is never lost, even if the browser goes away mid-answer.
         self._repo.add_message(a.id, ChatMessage("user", question))
-        return Turn(self._repo, self._answers, a, question, past)
+        turn = Turn(
+            self._repo, self._answers, self._tasks, a, question, past, route, note, self._forget
+        )
+        with self._lock:
+            self._turns[turn.id] = turn
+        return turn
+
+    def stop(self, turn_id: str) -> bool:
+        """Stop a running turn; False if none with that id is running."""
+        with self._lock:
+            turn = self._turns.get(turn_id)
+        if turn is None:
+            return False
+        turn.stop()
+        return True
+
+    def _forget(self, turn_id: str) -> None:
+        with self._lock:
+            self._turns.pop(turn_id, None)
 
     def history(self, assistant_id: int) -> list[Question | SavedAnswer]:
         """The conversation in order: each question, and each answer as it was shown."""

@@ -9,10 +9,44 @@ This module owns the saved format (JSON beside each stored answer); the UI only 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
 from gptbuilder.types import Answer, Citation, Claim, ConflictSide, Hit
+
+FACT = "fact"  # an answer to one question (the other kinds: "summary", "list", "compare")
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """How a request was understood and what was read for it, kept with its answer.
+
+    ``question`` is the request as it was answered (rewritten with the conversation for a
+    follow-up: ``rewritten``); ``coverage`` says which pages were read and ``note`` when a
+    list was cut or a task stopped (plain words, untrusted: file names are in them)."""
+
+    kind: str = FACT
+    question: str = ""
+    rewritten: bool = False
+    coverage: str = ""
+    note: str = ""
+    stopped: bool = False
+    found: int = 0  # a list: how many were found (all of them)
+    shown: int = 0  # a list: how many are shown
+    in_documents: int = 0  # a list: in how many documents
+
+    @property
+    def whole_document(self) -> bool:
+        """A summary, list or comparison (not an answer to one question)."""
+        return self.kind != FACT
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> TaskInfo:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -27,6 +61,7 @@ class SavedAnswer:
     shown: Answer | None = None
     citations: tuple[Citation, ...] = ()
     closest: tuple[Hit, ...] = ()
+    task: TaskInfo | None = None  # saved since whole-document tasks; None before
 
 
 def _one_line(text: str) -> str:
@@ -58,13 +93,17 @@ def _hit_json(h: Hit) -> dict:
     }
 
 
-def citations_to_json(answer_or_citations: Answer | Sequence[Citation]) -> list[dict]:
+def citations_to_json(
+    answer_or_citations: Answer | Sequence[Citation], task: TaskInfo | None = None
+) -> list[dict]:
     """What is saved beside an answer: its citations (with quotes), or for an answer that
-    found nothing, the closest passages (``"closest": true``)."""
+    found nothing, the closest passages (``"closest": true``); with an answer, how it was
+    shown (and ``task``: how the request was understood, what was read)."""
     if isinstance(answer_or_citations, Answer):
         a = answer_or_citations
         if a.abstained:
-            return [{"number": 0, "closest": True, **_hit_json(h)} for h in a.sources]
+            closest = [{"number": 0, "closest": True, **_hit_json(h)} for h in a.sources]
+            return closest + [{"meta": _meta_json(a, task)}] if task is not None else closest
         citations: Sequence[Citation] = a.citations
     else:
         citations = answer_or_citations
@@ -77,11 +116,11 @@ def citations_to_json(answer_or_citations: Answer | Sequence[Citation]) -> list[
         for c in citations
     ]
     if isinstance(answer_or_citations, Answer):
-        out.append({"meta": _meta_json(answer_or_citations)})
+        out.append({"meta": _meta_json(answer_or_citations, task)})
     return out
 
 
-def _meta_json(a: Answer) -> dict:
+def _meta_json(a: Answer, task: TaskInfo | None = None) -> dict:
     """How the answer was shown (lead quote, checked sentences, notes), so that it looks the
     same when the conversation is opened again."""
     return {
@@ -101,6 +140,7 @@ def _meta_json(a: Answer) -> dict:
         "flagged_quote": list(a.flagged_quote) if a.flagged_quote else None,
         "no_sources": not a.sources,
         "conflict": [{"number": s.number, "value": s.value} for s in a.conflict],
+        **({"task": task.to_json()} if task is not None else {}),
     }
 
 
@@ -128,7 +168,8 @@ def read_saved(content: str, citations: Sequence[dict]) -> SavedAnswer:
     meta = next((c["meta"] for c in citations if "meta" in c), None)
     citations = [c for c in citations if "meta" not in c]
     if meta is not None:
-        return SavedAnswer(content, shown=_answer_from_json(content, citations, meta))
+        task = TaskInfo.from_json(meta["task"]) if isinstance(meta.get("task"), dict) else None
+        return SavedAnswer(content, shown=_answer_from_json(content, citations, meta), task=task)
     closest = tuple(_hit_from_json(c) for c in citations if c.get("closest"))
     if closest:
         return SavedAnswer(content, closest=closest)
