@@ -323,7 +323,11 @@ class Detector:
         best = [(0.0, "")] * len(texts)
         if not where:
             return best
-        vectors = self.embedder.embed([u for _, u, _ in where], batch=len(where) > 8)
+        # A unit that recurs (a running header, a repeated line) is embedded once.
+        distinct = list(dict.fromkeys(u for _, u, _ in where))
+        row = {u: k for k, u in enumerate(distinct)}
+        vectors = self.embedder.embed(distinct, batch=len(distinct) > 8)
+        vectors = vectors[[row[u] for _, u, _ in where]]
         probs = self.probabilities(vectors, np.stack([c for _, _, c in where]))
         for (i, unit, _), p in zip(where, probs, strict=True):
             if p > best[i][0]:
