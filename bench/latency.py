@@ -288,7 +288,9 @@ def start_time(data_dir: Path, timeout_s: float = 120.0) -> float:
     try:
         while time.perf_counter() - t0 < timeout_s:
             if proc.poll() is not None:
-                raise RuntimeError(f"the app stopped (exit {proc.returncode}); see {out.name}")
+                out.flush()
+                tail = Path(out.name).read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"the app stopped (exit {proc.returncode}):\n{tail}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:
                     if resp.status == 200:
