@@ -167,6 +167,7 @@ class Turn:
         points: list[Found] = []
         result: TaskResult | None = None
         last = 0.0
+        pending = False  # points found since the last step shown
         for event in self._tasks.run(self.assistant, self.route, self._stop):
             if isinstance(event, Progress):
                 fraction = event.done / event.total if event.total else None
@@ -174,14 +175,17 @@ class Turn:
             elif isinstance(event, Point):
                 points.append(Found(event.text, event.filename, event.page))
                 shown = replace(shown, points=tuple(points))
+                pending = True
                 if time.monotonic() - last < STEP_EVERY_S:
                     continue
             elif isinstance(event, Finished):
                 result = event.result
+                if pending:  # every point found is shown before the answer
+                    yield shown
                 continue
             else:  # Routed: what the request was taken to be is already known
                 continue
-            last = time.monotonic()
+            last, pending = time.monotonic(), False
             yield shown
         assert result is not None, "the task ended without a result"
         info = TaskInfo(
