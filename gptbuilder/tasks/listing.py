@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from threading import Event as StopEvent
 
-from gptbuilder.language import STOPWORDS, fold, sentence_spans, stem
+from gptbuilder.language import STOPWORDS, fold, sentence_spans
 from gptbuilder.retrieval.claims import Analyzer
 from gptbuilder.tasks.compose import Cited
 from gptbuilder.tasks.model import Progress, page_ranges
@@ -347,18 +347,34 @@ def _years(text: str) -> Iterator[tuple[int, int, str]]:
         yield m.start(1), m.end(1), m.group(1)
 
 
+def _inflected(word: str) -> str:
+    """A folded word without a noun's plural or possessive ending ("treaties" → "treaty",
+    "Normans'" → "norman"): a term matches its plurals but never a longer word that begins like
+    it ("Protestant" is not "protest", "commissioned" not "commission")."""
+    w = word.removesuffix("'s").removesuffix("’s").rstrip("'’")
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 4 and re.search(r"(?:ch|sh|ss|x|z)es$", w):
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
 def _mentions(text: str, term: str, whole_sentence: bool) -> Iterator[tuple[int, int, str]]:
-    """Where ``term`` is mentioned (every word, same stems, in order); with ``whole_sentence``
-    the sentence it is in is the item."""
-    words = re.findall(r"\w+", fold(term))
+    """Where ``term`` is mentioned (every word, as whole words, in order; a word's plural or
+    possessive counts); with ``whole_sentence`` the sentence it is in is the item."""
+    words = re.findall(r"[\w'’]+", fold(term))
     words = [w for w in words if w not in ("the", "a", "an")]
     if not words:
         return
-    stems = [stem(w) for w in words]
-    tokens = [(m.start(), m.end(), stem(m.group(0))) for m in re.finditer(r"\w+", text)]
-    for k in range(len(tokens) - len(stems) + 1):
-        if all(tokens[k + j][2] == stems[j] for j in range(len(stems))):
-            start, end = tokens[k][0], tokens[k + len(stems) - 1][1]
+    want = [_inflected(w) for w in words]
+    tokens = [
+        (m.start(), m.end(), _inflected(fold(m.group(0)))) for m in re.finditer(r"[\w'’]+", text)
+    ]
+    for k in range(len(tokens) - len(want) + 1):
+        if all(tokens[k + j][2] == want[j] for j in range(len(want))):
+            start, end = tokens[k][0], tokens[k + len(want) - 1][1]
             if whole_sentence:
                 for a, b in sentence_spans(text):
                     if a <= start < b:

@@ -25,7 +25,7 @@ from gptbuilder.retrieval.evidence import terms
 from gptbuilder.tasks.model import Progress, page_ranges
 from gptbuilder.tasks.passages import DocumentText, Sentence
 
-SCORER_VERSION = "1"  # change when notes are scored differently: cached notes are not reused
+SCORER_VERSION = "2"  # change when notes are scored differently: cached notes are not reused
 SECTION_PASSAGES = 2  # passages per section when headings do not cut the document
 NOTES_PER_SECTION = 8  # candidate sentences kept per section
 
@@ -60,6 +60,7 @@ class Note:
     words: int
     stems: frozenset[str]
     section: int
+    opens: bool = False  # the first sentence of a paragraph (``Sentence.opens``)
 
 
 def sections(doc: DocumentText, size: int = SECTION_PASSAGES) -> list[Section]:
@@ -115,7 +116,8 @@ def section_notes(
     doc: DocumentText, section: Section, stats: DocumentStats, keep: int = NOTES_PER_SECTION
 ) -> tuple[Note, ...]:
     """The section's best sentences: central (the section's weighted words, its passages'
-    stored vectors), dense in names and numbers, placed first; best first."""
+    stored vectors), dense in names and numbers, placed first; best first; then the first
+    sentences of its paragraphs that are not among them."""
     sents = doc.sentences(list(section.passages))
     if not sents:
         return ()
@@ -153,9 +155,10 @@ def section_notes(
         )
         if n_words > LONG_WORDS:
             score *= LONG_WORDS / n_words
-        notes.append(Note(s, score, n_words, frozenset(ts), section.index))
+        notes.append(Note(s, score, n_words, frozenset(ts), section.index, s.opens))
     notes.sort(key=lambda n: -n.score)
-    return tuple(notes[:keep])
+    # Every paragraph's first sentence stays a candidate (the summary covers paragraphs).
+    return tuple(notes[:keep]) + tuple(n for n in notes[keep:] if n.opens)
 
 
 class NoteCache:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import statistics
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import select
@@ -34,6 +36,7 @@ class Sentence:
     end: int
     page: int
     key: tuple[int, int]  # (page, start on the page)
+    opens: bool = False  # the first sentence of a paragraph (its topic sentence)
 
     def text(self, doc: DocumentText) -> str:
         return doc.passages[self.passage].hit.text[self.start : self.end]
@@ -48,6 +51,8 @@ class DocumentText:
     pages_total: int
     empty_pages: tuple[int, ...]  # no text on them
     flagged_pages: tuple[int, ...]  # pages whose only passages are excluded (flagged)
+    # Per page, where its paragraphs start (offsets in the page's text; ``paragraph_starts``).
+    paragraphs: dict[int, frozenset[int]] = field(default_factory=dict)
 
     @property
     def pages_with_text(self) -> int:
@@ -67,7 +72,8 @@ class DocumentText:
                     continue
                 seen.add(key)
                 texts.add(norm)
-                out.append(Sentence(i, a, b, hit.page, key))
+                opens = key[1] in self.paragraphs.get(hit.page, ())
+                out.append(Sentence(i, a, b, hit.page, key, opens))
         return out
 
 
@@ -88,6 +94,12 @@ def load_document(repo: Repository, document: Document) -> DocumentText:
                 select(PageRow.number, PageRow.text == "").where(PageRow.blob_sha == doc.blob_sha)
             )
         )
+        paragraphs = {
+            int(n): paragraph_starts(text)
+            for n, text in s.execute(
+                select(PageRow.number, PageRow.text).where(PageRow.blob_sha == doc.blob_sha)
+            )
+        }
         version = f"{doc.blob_sha}:{doc.chunking_id}"
     passages: list[Passage] = []
     vectors: list[np.ndarray] = []
@@ -121,4 +133,30 @@ def load_document(repo: Repository, document: Document) -> DocumentText:
         max(len(pages), max(kept_pages | excluded_pages, default=0)),
         empty,
         tuple(sorted(excluded_pages - kept_pages)),
+        paragraphs,
     )
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
+_LINE = re.compile(r"[^\n]*\n?")
+_HEADING_LINE = re.compile(r"^\s*(?:#{1,6}\s+\S.*|\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z].{0,70})$")
+
+
+def paragraph_starts(text: str) -> frozenset[int]:
+    """Where a page's paragraphs start: its first text, after a blank line or a heading line,
+    and (text cut into lines, as PDFs are) after a line that ends a sentence well short of the
+    page's usual line length."""
+    starts = {m.end() for m in _BLANK_LINE.finditer(text)}
+    lines = [(m.start(), m.group(0)) for m in _LINE.finditer(text) if m.group(0)]
+    full = [len(ln.rstrip()) for _, ln in lines if ln.strip()]
+    usual = statistics.quantiles(full, n=10)[-1] if len(full) >= 4 else 0.0
+    for (_, line), (start, nxt) in zip(lines, lines[1:], strict=False):
+        body = line.rstrip()
+        if not nxt.strip():
+            continue
+        if _HEADING_LINE.match(body) or (
+            usual and body[-1:] in '.!?:"”)' and len(body) < 0.75 * usual
+        ):
+            starts.add(start + len(nxt) - len(nxt.lstrip()))
+    first = len(text) - len(text.lstrip())
+    return frozenset({first} | {k for k in starts if k < len(text)})

@@ -2,10 +2,12 @@
 
 Map: every section's notes (``notes.section_notes``: its central, fact-dense, well-placed
 sentences), read from the stored passages and vectors, cached per document version. Reduce:
-key points picked across all sections within a word budget, the best first but each section's
-further sentences worth less (a summary covers the document, not its densest page), no two
-saying the same; shown in the document's order, each cited to its page and span and held to it
-by the claim checker. Over the key points the model may write a short overview: each of its
+key points picked across all sections within a word budget: first the paragraphs' first
+sentences (their topic sentences), the most score per word first, so that as many paragraphs
+as the budget holds are covered; then the best other notes, each section's further sentences
+worth less (a summary covers the document, not its densest page); no two saying the same;
+shown in the document's order, each cited to its page and span and held to it by the claim
+checker. Over the key points the model may write a short overview: each of its
 sentences is shown only if a span of the cited passages states it (``cite.resolve_citations``
 with the claim check); if none holds up, there is no model prose at all.
 """
@@ -30,7 +32,7 @@ from gptbuilder.types import Hit
 log = logging.getLogger(__name__)
 
 SECTION_DECAY = 0.55  # each further point of one section counts this much less
-LENGTH_POWER = 0.0  # how much a sentence's length lowers its value within the word budget
+LEAD_WORDS = 60  # a paragraph's first sentence longer than this is no better than the rest
 REDUNDANT = 0.5  # share of shared words above which a sentence says what another one does
 OVERVIEW_TOKENS = 120
 OVERVIEW_SYSTEM = (
@@ -54,29 +56,50 @@ class Picked:
 def pick(
     notes: Sequence[tuple[DocumentText, Note]], budget_words: int, max_points: int
 ) -> list[tuple[DocumentText, Note]]:
-    """Key points within ``budget_words`` and ``max_points``, in reading order."""
+    """Key points within ``budget_words`` and ``max_points``, in reading order.
+
+    First the paragraphs' first sentences (a paragraph's topic sentence), the most score per
+    word first, so the summary covers as many paragraphs as the budget holds; in the room left,
+    the other notes, the best first but each section's further sentences worth less. No two
+    points say the same."""
     chosen: list[tuple[DocumentText, Note]] = []
     per_section: dict[tuple[int, int], int] = {}
     words = 0
-    left = list(notes)
+
+    def take(doc: DocumentText, n: Note) -> None:
+        nonlocal words
+        chosen.append((doc, n))
+        words += n.words
+        key = (doc.document.id, n.section)
+        per_section[key] = per_section.get(key, 0) + 1
+
+    def redundant(n: Note) -> bool:
+        return any(_overlap(n.stems, m.stems) > REDUNDANT for _, m in chosen)
+
+    leads = sorted(
+        (t for t in notes if t[1].opens and t[1].words <= LEAD_WORDS),
+        key=lambda t: -t[1].score / t[1].words,
+    )
+    for doc, n in leads:
+        if len(chosen) >= max_points:
+            break
+        if words + n.words <= budget_words and not redundant(n):
+            take(doc, n)
+    taken = {(d.document.id, n.sentence.key) for d, n in chosen}
+    left = [t for t in notes if (t[0].document.id, t[1].sentence.key) not in taken]
     while left and len(chosen) < max_points:
         best_i, best = -1, -1.0
         for i, (doc, n) in enumerate(left):
             if words + n.words > budget_words:
                 continue
             value = n.score * SECTION_DECAY ** per_section.get((doc.document.id, n.section), 0)
-            value /= (n.words / 20) ** LENGTH_POWER  # the budget is words: dense ones first
             if value > best:
                 best_i, best = i, value
         if best_i < 0:
             break
         doc, n = left.pop(best_i)
-        if any(_overlap(n.stems, m.stems) > REDUNDANT for _, m in chosen):
-            continue
-        chosen.append((doc, n))
-        words += n.words
-        key = (doc.document.id, n.section)
-        per_section[key] = per_section.get(key, 0) + 1
+        if not redundant(n):
+            take(doc, n)
     order = {i: k for k, i in enumerate(dict.fromkeys(d.document.id for d, _ in notes))}
     chosen.sort(key=lambda t: (order[t[0].document.id], t[1].sentence.key))
     return chosen
