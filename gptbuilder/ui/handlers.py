@@ -67,7 +67,7 @@ UPLOAD = (*DOCUMENTS, "report", "upload", "upload_job", "cancel_upload")
 CHAT = ("chatbot", "question", "turn_id", "stop_answer")
 # The kind of answer asked for, next to the chat box: "auto" recognises it from the words.
 KIND_CHOICES = [
-    ("Automatic (from your words)", "auto"),
+    ("Automatic", "auto"),
     ("Answer a question", "fact"),
     ("Summary", "summary"),
     ("List every …", "list"),

@@ -133,7 +133,7 @@ def chat_tab(ui: Components, h: Handlers) -> None:
                     gr.Button("Stop", variant="stop", visible=False, elem_id="stop-answer"),
                 )
         # What kind of answer, from which documents: automatic unless the user says.
-        with gr.Row(equal_height=True):
+        with gr.Row():
             ui.add(
                 "scope_kind",
                 gr.Dropdown(
@@ -156,7 +156,7 @@ def chat_tab(ui: Components, h: Handlers) -> None:
                     elem_id="scope-documents",
                 ),
             )
-            ui.add("clear", gr.Button("Clear conversation", size="sm", scale=0, min_width=120))
+        ui.add("clear", gr.Button("Clear conversation", size="sm"))
 
 
 def configure_tab(ui: Components, models_dir: Path | None) -> None:
