@@ -153,3 +153,30 @@ def test_list_kind_can_be_set_explicitly(setup):
     _, a, engine = setup
     route = engine.route(a, "Rollo", kind=LIST)
     assert route.kind == LIST and route.explicit
+
+
+def test_a_mention_is_the_whole_word_or_its_plural_never_a_longer_word():
+    from gptbuilder.tasks.listing import _mentions
+
+    def found(text: str, term: str) -> list[str]:
+        return [t for _, _, t in _mentions(text, term, whole_sentence=False)]
+
+    assert found("Protestant churches protested; protests grew.", "protest") == ["protests"]
+    assert found("He commissioned the Commission.", "commission") == ["Commission"]
+    assert found("Two treaties and the Treaty of Rome.", "treaty") == ["treaties", "Treaty"]
+    assert found("the class and the classes", "class") == ["class", "classes"]
+    assert found("World Wars and World War II", "World War") == ["World Wars", "World War"]
+
+
+def test_paragraph_starts_after_a_blank_line_a_heading_or_a_short_last_line():
+    from gptbuilder.tasks.passages import paragraph_starts
+
+    md = "# Title\n\nFirst paragraph. Second sentence.\n\nNext one."
+    assert [md[k : k + 5] for k in sorted(paragraph_starts(md))] == ["# Tit", "First", "Next "]
+    pdf = (
+        "A long line of text that goes on and on and on for a while and\n"
+        "ends here.\n"
+        "New paragraph on a line as long as the first one of the page is\n"
+        "and it goes on.\n"
+    )
+    assert [pdf[k : k + 5] for k in sorted(paragraph_starts(pdf))] == ["A lon", "New p"]

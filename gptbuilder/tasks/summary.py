@@ -32,6 +32,7 @@ from gptbuilder.types import Hit
 log = logging.getLogger(__name__)
 
 SECTION_DECAY = 0.55  # each further point of one section counts this much less
+REPICKS = 8  # rounds of choosing again without the points the claim check left out
 LEAD_WORDS = 60  # a paragraph's first sentence longer than this is no better than the rest
 REDUNDANT = 0.5  # share of shared words above which a sentence says what another one does
 OVERVIEW_TOKENS = 120
@@ -140,11 +141,28 @@ class Summarizer:
             for n in notes
         ]
         words, points = budget_for(docs, budget_words, max_points)
-        chosen = pick(pool, words, points)
+        # A point the claim checker cannot hold to its source (a list of names, a fragment) is
+        # left out and the choice made again without it, so the budget goes to points shown.
+        rejected: set[tuple[int, tuple[int, int]]] = set()
+        checked: dict[tuple[int, tuple[int, int]], Cited | None] = {}
+        for _round in range(REPICKS):
+            chosen = pick(
+                [t for t in pool if (t[0].document.id, t[1].sentence.key) not in rejected],
+                words,
+                points,
+            )
+            for doc, n in chosen:
+                key = (doc.document.id, n.sentence.key)
+                if key not in checked:
+                    checked[key] = verify(Picked(doc, n).cited(), self._nlp)
+            bad = {k for d, n in chosen if checked[k := (d.document.id, n.sentence.key)] is None}
+            if not bad:
+                break
+            rejected |= bad
         out: dict[int, list[Cited]] = {}
         reasons: list[str] = []
         for doc, n in chosen:
-            point = verify(Picked(doc, n).cited(), self._nlp)
+            point = checked[(doc.document.id, n.sentence.key)]
             if point is None:
                 reasons.append("the claim check found no source sentence stating it")
                 continue
