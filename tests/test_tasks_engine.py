@@ -180,3 +180,27 @@ def test_paragraph_starts_after_a_blank_line_a_heading_or_a_short_last_line():
         "and it goes on.\n"
     )
     assert [pdf[k : k + 5] for k in sorted(paragraph_starts(pdf))] == ["A lon", "New p"]
+
+
+def test_years_are_not_phone_numbers_model_numbers_sections_or_addresses():
+    """From the Federal Register notice in the shared PDFs: none of these numbers is a year."""
+    from gptbuilder.tasks.listing import _years
+
+    not_years = [
+        "applies to all The Boeing Company Model 737–8 and 737–9 (737 MAX) airplanes",
+        "• Fax: 202–493–2251.",
+        "call 206–231–3195. It is also available",
+        "telephone 562–797–1717; internet",
+        "Freedom of Information Act (FOIA) (5 U.S.C. 552), CBI is exempt",
+        "Authority: 49 U.S.C. 106(g), 40113, 44701.",
+        "Room W12–140, 1200 New Jersey Avenue SE, Washington, DC",
+    ]
+    for text in not_years:
+        assert [v for *_, v in _years(text)] == [], text
+    years = {
+        "The war lasted from 1939–1945 in Europe.": ["1939", "1945"],
+        "Rollo was baptised in 911 and died c. 931.": ["911", "931"],
+        "This design standard was promulgated in 2007 and": ["2007"],
+    }
+    for text, want in years.items():
+        assert [v for *_, v in _years(text)] == want, text

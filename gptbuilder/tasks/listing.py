@@ -81,7 +81,16 @@ _LIMIT = re.compile(
 )
 _YEAR = re.compile(r"(?<![\d,.$€£])\b(1[0-9]{3}s?|20[0-9]{2}s?|[1-9][0-9]{2})\b(?![,.]\d)")
 # A three-digit number is a year only right after one of these ("in 911").
-_SHORT_YEAR_CUE = re.compile(r"\b(?:in|since|from|until|year|c\.|circa|by)\s*$", re.I)
+_SHORT_YEAR_CUE = re.compile(
+    r"(?:\b(?i:in|since|from|until|year|circa|by)|(?<![\w.])c\.)\s*$"  # not "U.S.C. 552"
+)
+# A number that runs on into a phone number or a street address is neither a year nor part of
+# a range of years ("202–493–2251", "1200 New Jersey Avenue").
+_NOT_A_YEAR_AFTER = re.compile(
+    r"[–-]\d{3}[–-]\d{4}"
+    r"|(?:\s+[A-Z][a-z]+){1,3}\s+(?:Avenue|Ave|Street|St|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane"
+    r"|Ln|Way|Place|Pl|Square|Court|Ct|Parkway|Pkwy|Highway|Hwy)\b"
+)
 _QUALIFIER = re.compile(
     r"^(?:(?:more|less|fewer|greater)\s+than|about|around|approximately|nearly|almost|some"
     r"|over|under|up\s+to|at\s+least|at\s+most|roughly|only|just|the|a|an)\s+",
@@ -91,6 +100,7 @@ _YEAR_CUE = re.compile(
     r"(?:\b(?:in|since|by|from|until|till|of|to|between|and|or|c\.|circa|year|years|during"
     r"|after|before|early|late|mid|the|spring|summer|autumn|fall|winter|[A-Z][a-z]+)\s*$)"
     r"|(?:,\s*$)"
+    r"|(?:\b(?:1[0-9]|20)\d{2}\s?[–-]\s?$)"  # the end of a range: "1939–1945"
 )
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+[^\s<>\"').,;:\]]")
@@ -333,7 +343,13 @@ def _years(text: str) -> Iterator[tuple[int, int, str]]:
     for m in _YEAR.finditer(text):
         before = text[max(0, m.start() - 24) : m.start()]
         after = text[m.end() : m.end() + 12]
-        era = re.match(r"\s*(?:AD|BC|BCE|CE)\b|[–-]\d", after)
+        if _NOT_A_YEAR_AFTER.match(text, m.end(), m.end() + 60) or _in_phone_number(
+            text, m.start(1), m.end(1)
+        ):
+            continue
+        era = re.match(r"\s*(?:AD|BC|BCE|CE)\b", after) or (
+            len(m.group(1)) == 4 and re.match(r"[–-](?:1[0-9]|20)?\d{2}\b", after)
+        )  # "1914–18", "1939–1945"; never "737–8"
         if len(m.group(1)) == 3:  # "in 911", never "in 300 ships"
             counted = re.match(r"\s+([a-z]+)", after)  # "300 ships": a count, not a year
             if not (_SHORT_YEAR_CUE.search(before) or era) or (
@@ -345,6 +361,14 @@ def _years(text: str) -> Iterator[tuple[int, int, str]]:
         if re.match(r"\s*(?:%|percent|per\s+cent|people|men|troops|soldiers|km|miles|m\b)", after):
             continue
         yield m.start(1), m.end(1), m.group(1)
+
+
+def _in_phone_number(text: str, start: int, end: int) -> bool:
+    around = text[max(0, start - 16) : end + 16]
+    offset = max(0, start - 16)
+    return any(
+        m.start() + offset <= start and end <= m.end() + offset for m in _PHONE.finditer(around)
+    )
 
 
 def _inflected(word: str) -> str:
