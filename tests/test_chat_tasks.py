@@ -143,7 +143,7 @@ def test_follow_up_question_is_rewritten_before_retrieval_and_shown_on_request(
     asked = []
     stream = s.answers.stream
     monkeypatch.setattr(
-        s.answers, "stream", lambda a, q, past: asked.append(q) or stream(a, q, past)
+        s.answers, "stream", lambda a, q, past, docs=(): asked.append(q) or stream(a, q, past, docs)
     )
     list(h.ask(aid, "List every year mentioned in the normans document", []))
     steps = _stream(h, aid, "and the second one?")
@@ -175,9 +175,17 @@ def test_kind_and_documents_chosen_by_the_user_win_over_the_words(history_app):
     assert "Thomas Newcomen" in steps[-1]["content"]
     with pytest.raises(ValueError):
         s.chat.ask(aid, "x", kind="poem")
-    # A question with documents chosen says that questions read all the documents.
-    fact = _stream(h, aid, "When was the treaty signed?", kind="fact", documents=[steam])
-    assert "A question is answered from all the documents" in fact[-1]["content"]
+    # A question with documents chosen is answered from those documents only.
+    normans = docs["normans.md"].id
+    for chosen, other in ((steam, "normans.md"), (normans, "steam_engine.md")):
+        turn = s.chat.ask(aid, "Who signed the treaty with Rollo?", kind="fact", documents=[chosen])
+        _, last = _run(turn)
+        cited = {c.hit.filename for c in last.answer.citations}
+        assert other not in cited, (chosen, cited)
+    whole = s.answers.retrieve(aid, "Who signed the treaty with Rollo?", 8)
+    assert {h.filename for h in whole} == {"normans.md", "steam_engine.md"}
+    only = s.answers.retrieve(aid, "Who signed the treaty with Rollo?", 8, documents=[steam])
+    assert only and {h.filename for h in only} == {"steam_engine.md"}
 
 
 @pytest.mark.parametrize(

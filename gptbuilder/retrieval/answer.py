@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from gptbuilder.backends.embedder import Embedder
@@ -119,9 +119,16 @@ class AnswerEngine:
         ids = tuple(self._repo.ready_document_ids(assistant_id))
         return ids, self._repo.passages.ready_chunk_texts(assistant_id)
 
-    def retrieve(self, assistant_id: int, question: str, k: int | None = None) -> list[Hit]:
-        """The k (default top_k) best passages, dense and keyword results fused."""
-        return self._retriever.retrieve(assistant_id, question, k or self._top_k)
+    def retrieve(
+        self,
+        assistant_id: int,
+        question: str,
+        k: int | None = None,
+        documents: Collection[int] = (),
+    ) -> list[Hit]:
+        """The k (default top_k) best passages, dense and keyword results fused; only from
+        ``documents`` when given (the user chose what to read)."""
+        return self._retriever.retrieve(assistant_id, question, k or self._top_k, documents)
 
     def judge(self, assistant_id: int, question: str, hits: Sequence[Hit]) -> Assessment:
         return assess(question, hits, self._sentences, self._term_stats(assistant_id), self._top_k)
@@ -136,9 +143,15 @@ class AnswerEngine:
         return self._stats.get(assistant_id, tuple(self._repo.ready_document_ids(assistant_id)))
 
     def stream(
-        self, assistant: Assistant, question: str, history: Sequence[ChatMessage]
+        self,
+        assistant: Assistant,
+        question: str,
+        history: Sequence[ChatMessage],
+        documents: Collection[int] = (),
     ) -> Iterator[Partial]:
-        retrieved = self.retrieve(assistant.id, question, max(self._top_k, CANDIDATES))
+        """The answer as it is written, then the final ``Answer``; from the passages of
+        ``documents`` only, when the user chose some."""
+        retrieved = self.retrieve(assistant.id, question, max(self._top_k, CANDIDATES), documents)
         hits = retrieved[: self._top_k]
         judged = self.judge(assistant.id, question, hits) if hits else None
         flagged = best_excluded(

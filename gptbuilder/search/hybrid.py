@@ -20,7 +20,7 @@ clear keyword match.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -131,17 +131,43 @@ class HybridRetriever:
         self._embedder = embedder
         self.fusion = fusion or Fusion()
 
-    def candidates(self, assistant_id: int, question: str) -> Ranked:
+    def candidates(
+        self, assistant_id: int, question: str, documents: Collection[int] = ()
+    ) -> Ranked:
+        """What each retriever finds; with ``documents``, only among those documents' passages
+        (scored exactly: the user chose a few documents to read)."""
         n = self.fusion.candidates
         vector = self._embedder.embed([question])[0]
+        if documents:
+            return self._candidates_in(assistant_id, question, vector, documents)
         dense = self._dense.search(assistant_id, vector, n)
         keyword: Scored = []
         if self._keywords is not None:
             keyword = self._keywords.search(assistant_id, question, n)
         return Ranked(vector, dense, keyword, keyword_complete=len(keyword) < n)
 
-    def retrieve(self, assistant_id: int, question: str, k: int) -> list[Hit]:
-        found = self.candidates(assistant_id, question)
+    def _candidates_in(
+        self, assistant_id: int, question: str, vector: np.ndarray, documents: Collection[int]
+    ) -> Ranked:
+        n = self.fusion.candidates
+        ids, vectors = self._repo.passages.chunk_vectors(documents)
+        cosine = vectors @ vector if len(ids) else np.zeros(0, dtype=np.float32)
+        order = np.argsort(-cosine, kind="stable")[:n]
+        dense: Scored = [(int(ids[i]), float(cosine[i])) for i in order]
+        keyword: Scored = []
+        if self._keywords is not None and len(ids):
+            scores = self._keywords.scores_for(assistant_id, question, ids.tolist())
+            ranked = sorted(
+                ((c, v) for c, v in scores.items() if v > 0), key=lambda t: (-t[1], t[0])
+            )
+            keyword = ranked[:n]
+        return Ranked(vector, dense, keyword, keyword_complete=len(keyword) < n)
+
+    def retrieve(
+        self, assistant_id: int, question: str, k: int, documents: Collection[int] = ()
+    ) -> list[Hit]:
+        """The k best passages of the assistant (or of ``documents`` among its own)."""
+        found = self.candidates(assistant_id, question, documents)
         if self._keywords is None:
             fused = found.dense  # scores stay cosine similarities
         else:

@@ -35,10 +35,6 @@ log = logging.getLogger(__name__)
 
 NO_ANSWER = "(No answer was given.)"
 STOPPED_ANSWER = "Stopped by you before the answer was written."
-ALL_DOCUMENTS_NOTE = (
-    "A question is answered from all the documents; the documents chosen are read for "
-    "summaries, lists and comparisons."
-)
 STEP_EVERY_S = 0.25  # points found faster than this are shown together
 
 
@@ -97,7 +93,7 @@ class Turn:
         question: str,
         past: list[ChatMessage],
         route: Route,
-        note: str = "",
+        scope: tuple[int, ...] = (),
         forget: Callable[[str], None] | None = None,
     ) -> None:
         self._repo = repo
@@ -107,7 +103,7 @@ class Turn:
         self.question = question
         self.route = route
         self._past = past
-        self._note = note  # said under the answer (a choice of documents a question ignores)
+        self._scope = scope  # the documents the user chose to read (empty: all)
         self._forget = forget
         self._saved = False
         self._stop = threading.Event()
@@ -137,7 +133,7 @@ class Turn:
         answer: Answer | None = None
         last_text = ""
         base = Step(kind=FACT, understood=self.understood)
-        stream = self._answers.stream(self.assistant, self.route.question, self._past)
+        stream = self._answers.stream(self.assistant, self.route.question, self._past, self._scope)
         try:
             for step in stream:
                 if self._stop.is_set():
@@ -154,9 +150,7 @@ class Turn:
         if stopped:
             answer = Answer(STOPPED_ANSWER, (), ())
         assert answer is not None, "the answer engine ended without an answer"
-        info = TaskInfo(
-            FACT, self.route.question, self.route.rewritten, note=self._note, stopped=stopped
-        )
+        info = TaskInfo(FACT, self.route.question, self.route.rewritten, stopped=stopped)
         text = STOPPED_ANSWER if stopped else answer_text_for_history(answer)
         self._save(text, answer, info)
         yield replace(base, text=last_text, answer=answer, task=info)
@@ -259,18 +253,17 @@ class Chat:
         a = self._repo.get_assistant(assistant_id)
         past = self._repo.list_messages(a.id)
         route = self._tasks.route(a, question, past, kind)
-        note = ""
+        chosen: tuple[int, ...] = ()
         if documents:
             ready = {d.id for d in self._repo.list_documents(a.id) if d.status == "ready"}
             chosen = tuple(dict.fromkeys(int(d) for d in documents if int(d) in ready))
             if chosen:
                 route = replace(route, documents=chosen)
-                note = ALL_DOCUMENTS_NOTE if route.kind == FACT else ""
         log.info("request routed as %s%s", route.kind, " (rewritten)" if route.rewritten else "")
         # Saved first, so a question is never lost, even if the browser goes away mid-answer.
         self._repo.add_message(a.id, ChatMessage("user", question))
         turn = Turn(
-            self._repo, self._answers, self._tasks, a, question, past, route, note, self._forget
+            self._repo, self._answers, self._tasks, a, question, past, route, chosen, self._forget
         )
         with self._lock:
             self._turns[turn.id] = turn
