@@ -62,7 +62,9 @@ class Settings(BaseSettings):
     llm_model: Path | None = Field(default=None, description="GGUF file; default: bundled SmolLM2.")
     llm_context: int = Field(default=4096, ge=512, description="Context window in tokens.")
     llm_threads: int | None = Field(
-        default=None, ge=1, description="CPU threads for the model; default: the physical cores."
+        default=None,
+        ge=1,
+        description="CPU threads generating answers; default: the physical cores but one.",
     )
     llm_batch_threads: int | None = Field(
         default=None,
