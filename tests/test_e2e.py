@@ -35,7 +35,9 @@ def test_citations_point_to_the_file_and_page_that_hold_the_answer(assistant_wit
     assert (hits[0].filename, hits[0].page) == (FEDERAL, 3)
 
     steps = list(s.answers.stream(a, question, []))
-    assert len(steps) > 2, "the answer is streamed in pieces"
+    # The lead quote is shown first, then each checked sentence as it is written: a
+    # one-sentence answer (the lean prompt often gets one) comes whole with the final step.
+    assert len(steps) >= 2 and steps[0].preview is not None and steps[0].answer is None
     answer = steps[-1].answer
     assert answer is not None
     # Not checked: the wording. SmolLM2-135M's answer changes with the other sources in the
