@@ -204,3 +204,40 @@ def test_years_are_not_phone_numbers_model_numbers_sections_or_addresses():
     }
     for text, want in years.items():
         assert [v for *_, v in _years(text)] == want, text
+
+
+def test_running_headers_contents_lines_and_headings_are_not_key_points():
+    """Seen on the shared PDFs: a Federal Register page header, a table of contents' dot
+    leaders and a chapter heading with its page number were picked as "key points"."""
+    from datetime import datetime
+
+    import numpy as np
+
+    from gptbuilder.tasks.notes import DocumentStats, section_notes, sections
+    from gptbuilder.tasks.passages import DocumentText, Passage
+    from gptbuilder.types import Document, Hit
+
+    header = (
+        "47{n}05 Federal Register / Vol. 85, No. 152 / Thursday, August 6, 2020 / Proposed Rules"
+    )
+    bodies = [
+        "Chemotherapy....................................... 39\n\n"
+        "The FAA estimates that this proposed rule affects 73 airplanes of U.S. registry.",
+        "Caring for someone with cancer 65\n\n"
+        "The agency will consider all comments received by the closing date for comments.",
+        "Most people will have chemotherapy for three to six months in the hospital.",
+    ]
+    when = datetime(2026, 1, 1)
+    doc = Document(1, 1, "fr.pdf", "a" * 64, 1000, "application/pdf", 3, 3, "ready", None, when)
+    passages = []
+    for page, body in enumerate(bodies, 1):
+        text = header.format(n=page) + "\n\n" + body
+        hit = Hit(page, 1, "fr.pdf", page, 0, len(text), text, 0.0, sha256="a" * 64)
+        passages.append(Passage(hit, page - 1, None))
+    d = DocumentText(doc, "v", tuple(passages), np.zeros((0, 0), np.float32), 3, (), ())
+    assert d.boilerplate(header.format(n=7)) and d.boilerplate(bodies[0].split("\n")[0])
+    assert not d.boilerplate(bodies[2])
+    stats = DocumentStats(d)
+    shown = [n.sentence.text(d) for s in sections(d) for n in section_notes(d, s, stats)]
+    assert shown and not [t for t in shown if "Federal Register" in t or "...." in t]
+    assert not [t for t in shown if t.startswith("Caring for someone")], shown

@@ -36,6 +36,9 @@ W_SEMANTIC = 0.15  # its passage is close to the section's and the document's st
 W_DENSITY = 0.60  # names and numbers per word: the facts a reader wants kept
 W_POSITION = 0.10  # the first sentence of a section or after a heading
 MIN_WORDS, LONG_WORDS = 6, 55
+# How a key point ends: a statement's stop (a question is not a point; a line without a stop is
+# a heading, a running footer or a sentence cut by the page).
+_SENTENCE_END = frozenset('.!…"”’)')
 
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’.-]*")
 _NUMBER = re.compile(r"\b\d[\d,.:/]*\b")
@@ -141,7 +144,12 @@ def section_notes(
     for k, (s, ts) in enumerate(zip(sents, tokens, strict=True)):
         text = s.text(doc)
         n_words = len(_WORDS.findall(text))
-        if n_words < MIN_WORDS or not ts or text.rstrip()[-1:] == "?":
+        if (
+            n_words < MIN_WORDS
+            or not ts
+            or text.rstrip()[-1:] not in _SENTENCE_END  # a heading, a footer, a cut line
+            or doc.boilerplate(text)
+        ):
             continue
         semantic = 0.5 * local.get(s.passage, 0.0) + 0.5 * (
             float(stats.centrality[s.passage]) if len(stats.centrality) else 0.0

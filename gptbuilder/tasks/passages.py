@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from sqlalchemy import select
@@ -54,6 +56,25 @@ class DocumentText:
     # Per page, where its paragraphs start (offsets in the page's text; ``paragraph_starts``).
     paragraphs: dict[int, frozenset[int]] = field(default_factory=dict)
 
+    @cached_property
+    def recurring(self) -> frozenset[str]:
+        """The shapes (``shape``) of lines found on 3 or more pages: running headers and
+        footers ("47705 Federal Register / Vol. 85 …", "Caring for someone with cancer 65")."""
+        pages: dict[str, set[int]] = defaultdict(set)
+        for passage in self.passages:
+            for line in passage.hit.text.split("\n"):
+                if line.strip():
+                    pages[shape(line)].add(passage.hit.page)
+        return frozenset(k for k, v in pages.items() if len(v) >= RECURRING_PAGES)
+
+    def boilerplate(self, text: str) -> bool:
+        """A running header or footer (every line of it recurs on other pages), or a table of
+        contents' line (dot leaders): not a point of the document, however well it scores."""
+        if _LEADERS.search(text):
+            return True
+        lines = [line for line in text.split("\n") if line.strip()]
+        return bool(lines) and all(shape(line) in self.recurring for line in lines)
+
     @property
     def pages_with_text(self) -> int:
         return self.pages_total - len(self.empty_pages)
@@ -75,6 +96,17 @@ class DocumentText:
                 opens = key[1] in self.paragraphs.get(hit.page, ())
                 out.append(Sentence(i, a, b, hit.page, key, opens))
         return out
+
+
+RECURRING_PAGES = 3  # a sentence on this many pages is a running header or footer
+_LEADERS = re.compile(r"(?:\.\s?){5,}|…{2,}|(?:_\s?){5,}")
+_DIGITS = re.compile(r"\d+")
+
+
+def shape(text: str) -> str:
+    """A sentence with its numbers blanked, folded: the same header on pages 7 and 8 has one
+    shape."""
+    return " ".join(_DIGITS.sub("#", fold(text)).split())
 
 
 def load_document(repo: Repository, document: Document) -> DocumentText:
