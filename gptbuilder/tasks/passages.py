@@ -121,17 +121,12 @@ def load_document(repo: Repository, document: Document) -> DocumentText:
             .order_by(ChunkRow.ordinal, ChunkRow.id)
         )
         rows = list(s.scalars(q))
-        pages = list(
-            s.execute(
-                select(PageRow.number, PageRow.text == "").where(PageRow.blob_sha == doc.blob_sha)
-            )
+        page_texts = list(
+            s.execute(select(PageRow.number, PageRow.text).where(PageRow.blob_sha == doc.blob_sha))
         )
-        paragraphs = {
-            int(n): paragraph_starts(text)
-            for n, text in s.execute(
-                select(PageRow.number, PageRow.text).where(PageRow.blob_sha == doc.blob_sha)
-            )
-        }
+        # A page of blanks alone (a picture, a rule) has no text to read.
+        pages = [(n, not text.strip()) for n, text in page_texts]
+        paragraphs = {int(n): paragraph_starts(text) for n, text in page_texts}
         version = f"{doc.blob_sha}:{doc.chunking_id}"
     passages: list[Passage] = []
     vectors: list[np.ndarray] = []
