@@ -13,7 +13,8 @@ import pytest
 
 from gptbuilder.tasks.engine import TaskSettings
 from gptbuilder.types import ChatMessage
-from gptbuilder.ui.handlers import CHAT, SCREEN, Handlers
+from gptbuilder.ui.chat import CHAT
+from gptbuilder.ui.handlers import SCREEN, Handlers
 from gptbuilder.ui.saved import render_saved
 from gptbuilder.usecases import SavedAnswer, Step, TaskInfo
 from gptbuilder.usecases.chat import STOPPED_ANSWER

@@ -11,10 +11,10 @@ from typing import Any
 
 from gptbuilder.services import Services
 from gptbuilder.ui import tabs
+from gptbuilder.ui.chat import CHAT
 from gptbuilder.ui.components import Components
 from gptbuilder.ui.gallery import Gallery
 from gptbuilder.ui.handlers import (
-    CHAT,
     CONFIG,
     DOCUMENTS,
     FLAG_VIEW,
