@@ -1,8 +1,8 @@
 """Whole-document tasks in a real headless Chromium (issue 17), with a real shared PDF and the
 fast fakes: summarise a document from the Knowledge tab (progress while it reads, key points
 cited, which pages were read), list every year, a follow-up rewritten with the conversation
-(shown on request), and a citation opened in its page. Every request the page makes goes
-through the guard: nothing but the app is reached."""
+(shown on request), two documents compared, and a citation opened in its page. Every request
+the page makes goes through the guard: nothing but the app is reached."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from gptbuilder.ui.handlers import Handlers
 from gptbuilder.ui.server import BackgroundServer
 
 PDF = "federal-register-2020-17221.pdf"  # 15 pages with text
+OTHER = "pdflatex-4-pages.pdf"  # compared with it
 
 # Set before a request is sent: remembers whether the chat ever showed a task's progress and
 # the Stop button while the answer was written (a fast task may show them only briefly).
@@ -94,6 +95,25 @@ def test_summarise_list_follow_up_and_citation(fake_services, pdf_dir):
         assert f"Understood as: “Tell me about {years[1]}.”" in understood.inner_text(), (
             follow.inner_text()
         )
+
+        # A second document, then the two compared: points cited to each of them.
+        page.get_by_role("tab", name="Knowledge").click()
+        page.set_input_files(
+            "#upload input[type=file]", str(pdf_dir / "py-pdf-sample-files" / OTHER)
+        )
+        row = page.locator("#upload-report tr", has_text=OTHER)
+        row.get_by_text("✅ added").wait_for(timeout=120_000)
+        page.get_by_role("tab", name="Chat").click()
+        send(page, "Compare the two documents")
+        compared = last_message(page)
+        compared.get_by_text(re.compile(r"^Only in |^On the same subject")).first.wait_for(
+            timeout=120_000
+        )
+        shown = compared.inner_text()
+        assert PDF in shown and OTHER in shown, shown
+        compared.locator("details", has_text="Sources (").locator("summary").click()
+        cited = compared.locator("details", has_text="Sources (").inner_text()
+        assert f"{PDF}, page" in cited and f"{OTHER}, page" in cited, cited
 
         # A citation of the summary opens the passage in its page, the point marked.
         link = summary.locator("a[href^='/gptb/passage/']").first
