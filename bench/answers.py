@@ -160,9 +160,15 @@ def build(
         )
         llm = lambda: taped  # noqa: E731
     services = Services.build(settings, llm=llm)
+    return services, squad_assistant(services, articles)
+
+
+def squad_assistant(services: Services, articles: list[tuple[str, str]]) -> int:
+    """The id of the assistant holding the articles, one Markdown document each: the one the
+    data folder already has, else made and indexed now."""
     found = [a for a in services.repo.list_assistants() if a.name == "SQuAD articles"]
     if found and len(services.repo.list_documents(found[0].id)) == len(articles):
-        return services, found[0].id
+        return found[0].id
     assistant = services.repo.create_assistant(AssistantDraft(name="SQuAD articles", temperature=0))
     with tempfile.TemporaryDirectory() as tmp:
         for i, (title, text) in enumerate(articles, 1):
@@ -171,7 +177,7 @@ def build(
             t0 = time.perf_counter()
             services.library.add_file(assistant.id, path, path.name)
             log.info("indexed %d/%d %s (%.1f s)", i, len(articles), title, time.perf_counter() - t0)
-    return services, assistant.id
+    return assistant.id
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[np.ndarray, float]:

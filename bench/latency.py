@@ -44,11 +44,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.answers import DEFAULT_DATA, RESULTS, ROOT, Question, load, split
+from bench.answers import DEFAULT_DATA, RESULTS, ROOT, Question, load, split, squad_assistant
 from gptbuilder.backends.llm import LLM, LlamaCppLLM, Message
 from gptbuilder.config import Settings
 from gptbuilder.services import Services
-from gptbuilder.types import AssistantDraft
 
 log = logging.getLogger("bench.latency")
 
@@ -104,17 +103,7 @@ def build(
 ) -> tuple[Services, int]:
     settings = Settings(_env_file=None, data_dir=work)  # type: ignore[call-arg]
     services = Services.build(settings, llm=llm)
-    found = [a for a in services.repo.list_assistants() if a.name == "SQuAD articles"]
-    if found and len(services.repo.list_documents(found[0].id)) == len(articles):
-        return services, found[0].id
-    assistant = services.repo.create_assistant(AssistantDraft(name="SQuAD articles", temperature=0))
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, (title, text) in enumerate(articles, 1):
-            path = Path(tmp) / f"{title}.md"
-            path.write_text(text)
-            services.library.add_file(assistant.id, path, path.name)
-            log.info("indexed %d/%d %s", i, len(articles), title)
-    return services, assistant.id
+    return services, squad_assistant(services, articles)
 
 
 def ask(services: Services, assistant_id: int, config: Config, question: str) -> dict | None:
