@@ -207,16 +207,8 @@ class TaskEngine:
         if overview:
             answer = replace(answer, extractive=False)
         yield Finished(
-            TaskResult(
-                SUMMARY,
-                route.question,
-                answer,
-                coverage,
-                shown=len(answer.claims),
-                note=STOPPED if reading.stopped else "",
-                stopped=reading.stopped,
-                dropped=len(reasons) + model_dropped,
-                seconds=time.perf_counter() - t0,
+            _points_result(
+                SUMMARY, route, answer, coverage, reading, len(reasons) + model_dropped, t0
             )
         )
 
@@ -339,19 +331,30 @@ class TaskEngine:
         )
         coverage = _coverage(docs, reading.pages_read, reading.stopped)
         answer = replace(answer, text=f"{answer.text}\n\n{coverage.describe()}")
-        yield Finished(
-            TaskResult(
-                COMPARE,
-                route.question,
-                answer,
-                coverage,
-                shown=len(answer.claims),
-                note=STOPPED if reading.stopped else "",
-                stopped=reading.stopped,
-                dropped=len(reasons),
-                seconds=time.perf_counter() - t0,
-            )
-        )
+        yield Finished(_points_result(COMPARE, route, answer, coverage, reading, len(reasons), t0))
+
+
+def _points_result(
+    kind: str,
+    route: Route,
+    answer: Answer,
+    coverage: Coverage,
+    reading: Reading,
+    dropped: int,
+    t0: float,
+) -> TaskResult:
+    """The result of a task whose answer is its checked points (a summary, a comparison)."""
+    return TaskResult(
+        kind,
+        route.question,
+        answer,
+        coverage,
+        shown=len(answer.claims),
+        note=STOPPED if reading.stopped else "",
+        stopped=reading.stopped,
+        dropped=dropped,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def _plural(label: str, n: int) -> str:
