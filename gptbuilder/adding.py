@@ -27,11 +27,11 @@ from gptbuilder.ingest.load import (
     load_file_isolated,
 )
 from gptbuilder.ingest.sniff import MARKDOWN
-from gptbuilder.safety.injection import flag_passages
+from gptbuilder.safety.injection import FileText, flag_files
 from gptbuilder.safety.injection_model import Detector
 from gptbuilder.search.index_store import IndexStore
 from gptbuilder.search.keyword_index import KeywordIndexStore
-from gptbuilder.types import ChunkDraft, Chunking, Document
+from gptbuilder.types import ChunkDraft, Chunking, Document, FlagDraft
 from gptbuilder.upkeep import Upkeep
 
 log = logging.getLogger("gptbuilder.library")
@@ -65,6 +65,7 @@ class _Started:
     chunks: list[ChunkDraft] = field(default_factory=list)
     vectors: np.ndarray | None = None
     imported: bool = False  # the vectors came with an imported assistant file
+    flags: list[FlagDraft] = field(default_factory=list)  # set with the group's (flag_group)
 
     @property
     def needs_vectors(self) -> bool:
@@ -219,38 +220,38 @@ class Ingestor:
     def _finish_group(
         self, group: list[tuple[int, _Started]], refresh_keywords: bool = False
     ) -> Iterator[tuple[int, AddResult | Exception]]:
-        """Embed the group's passages in one call, then store each file; yields each file's
-        result or the error that left it out."""
+        """Embed the group's passages in one call, flag them (the learned check's units of all
+        the files in one batch too), then store each file; yields each file's result or the
+        error that left it out."""
         needing = [s for _, s in group if s.needs_vectors]
         texts = [c.text for s in needing for c in s.chunks]
-        if texts:
-            others = len(needing) - 1
+        others = len(needing) - 1
+        together = f" (with {others} other file{'s' if others > 1 else ''})" if others > 0 else ""
 
-            together = f" (with {others} other file{'s' if others > 1 else ''})" if others else ""
-
-            def embed_progress(done: int, total: int) -> None:
-                for s in needing:
-                    s.progress(
-                        0.1 + 0.85 * done / total, f"Embedding passages {done}/{total}{together}"
-                    )
-
-            try:
-                vectors = self._embedder.embed(texts, embed_progress, batch=True)
-            except BaseException as err:
-                for _, started in group:
-                    self._abandon(started, err)
-                if not isinstance(err, Exception):
-                    raise
-                for position, started in group:  # a cancel too: each file says "Cancelled"
-                    error = _as_ingest_error(started.filename, err)
-                    if error is not err:
-                        error.__cause__ = err
-                    yield position, error
-                return
-            offset = 0
+        def embed_progress(done: int, total: int) -> None:
             for s in needing:
-                s.vectors = vectors[offset : offset + len(s.chunks)]
-                offset += len(s.chunks)
+                what = f"Embedding passages {done}/{total}{together}"
+                s.progress(0.1 + 0.85 * done / total, what)
+
+        try:
+            if texts:
+                vectors = self._embedder.embed(texts, embed_progress, batch=True)
+                offset = 0
+                for s in needing:
+                    s.vectors = vectors[offset : offset + len(s.chunks)]
+                    offset += len(s.chunks)
+            self._flag_group([s for _, s in group if s.loaded is not None])
+        except BaseException as err:
+            for _, started in group:
+                self._abandon(started, err)
+            if not isinstance(err, Exception):
+                raise
+            for position, started in group:  # a cancel too: each file says "Cancelled"
+                error = _as_ingest_error(started.filename, err)
+                if error is not err:
+                    error.__cause__ = err
+                yield position, error
+            return
         waiting = [started for _, started in group]
         try:
             for position, started in group:
@@ -265,6 +266,19 @@ class Ingestor:
         finally:
             for started in waiting:  # the caller stopped before these were stored
                 self._abandon(started)
+
+    def _flag_group(self, read: list[_Started]) -> None:
+        """The injection flags of the group's files read here (rules and the learned check,
+        whose units of all the files are embedded in one batch)."""
+        files = []
+        for s in read:
+            assert s.loaded is not None
+            files.append(FileText(s.chunks, s.loaded.hidden, s.loaded.invisible))
+        if not files:
+            return
+        found = flag_files(files, self._limits.keep_hidden_text, self._detector)
+        for s, flags in zip(read, found, strict=True):
+            s.flags = flags
 
     def _prepare(
         self,
@@ -337,20 +351,13 @@ class Ingestor:
         progress = started.progress
         if loaded is not None:
             assert started.vectors is not None
-            flags = flag_passages(
-                started.chunks,
-                loaded.hidden,
-                loaded.invisible,
-                self._limits.keep_hidden_text,
-                self._detector,
-            )
             self._repo.passages.save_parsed(
                 sha,
                 self.chunking,
                 loaded.pages,
                 started.chunks,
                 started.vectors,
-                flags,
+                started.flags,
                 self._exclude_flagged,
             )
         progress(0.97, "Updating the search index")

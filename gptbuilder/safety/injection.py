@@ -64,6 +64,8 @@ __all__ = [
     "KINDS",
     "ROLE",
     "Finding",
+    "FileText",
+    "flag_files",
     "flag_passages",
     "scan",
 ]
@@ -216,25 +218,57 @@ def flag_passages(
     back to the passages they were in) and its hidden text (in no passage). With a
     ``detector`` (the learned check of ``injection_model``), passages the rules did not flag
     as instructions are read by it too; if it fails, the rules' flags stand alone."""
-    out: list[FlagDraft] = []
-    for c in chunks:
-        for f in scan(c.text):
-            out.append(FlagDraft(c.page, f.kind, f.reason, f.evidence, c.ordinal))
-        runs = [r for r in (invisible or {}).get(c.page, ()) if c.char_start <= r.at <= c.char_end]
-        if runs:
-            f = invisible_finding(runs)
-            out.append(FlagDraft(c.page, f.kind, f.reason, f.evidence, c.ordinal))
+    return flag_files([FileText(chunks, hidden, invisible)], hidden_kept, detector)[0]
+
+
+@dataclass(frozen=True)
+class FileText:
+    """What ``flag_files`` reads of one file: its passages, hidden text and invisible runs."""
+
+    chunks: Sequence[ChunkDraft]
+    hidden: Sequence[HiddenText] = ()
+    invisible: Mapping[int, Sequence[InvisibleRun]] | None = None
+
+
+def flag_files(
+    files: Sequence[FileText], hidden_kept: bool = False, detector: Detector | None = None
+) -> list[list[FlagDraft]]:
+    """``flag_passages`` for several files at once (an upload's files embedded together): the
+    same flags, each file's in the same order, but the learned check embeds the units it
+    reads of all the files in one batch instead of one small batch per file."""
+    rules: list[list[FlagDraft]] = []
+    for f in files:
+        out = []
+        for c in f.chunks:
+            for found in scan(c.text):
+                out.append(FlagDraft(c.page, found.kind, found.reason, found.evidence, c.ordinal))
+            runs = [
+                r for r in (f.invisible or {}).get(c.page, ()) if c.char_start <= r.at <= c.char_end
+            ]
+            if runs:
+                found = invisible_finding(runs)
+                out.append(FlagDraft(c.page, found.kind, found.reason, found.evidence, c.ordinal))
+        rules.append(out)
+    learned: list[list[FlagDraft]] = [[] for _ in files]
     if detector is not None:
-        done = {f.ordinal for f in out if f.kind == INSTRUCTION and f.ordinal is not None}
+        todo = [
+            (
+                f.chunks,
+                {g.ordinal for g in flags if g.kind == INSTRUCTION and g.ordinal is not None},
+            )
+            for f, flags in zip(files, rules, strict=True)
+        ]
         try:
-            out += detector.findings(chunks, skip=done)
+            learned = detector.findings_of(todo)
         except Exception as err:  # noqa: BLE001 - a failing extra check must not stop an upload
             log.warning("the learned injection check failed (%r); rules only", err)
-    for h in hidden:
-        fate = "kept in the passages" if hidden_kept else "left out of the passages"
-        reason = f"Text a reader cannot see ({h.reason}), {fate}."
-        inner = scan(h.text)
-        if inner:
-            reason += " " + inner[0].reason
-        out.append(FlagDraft(h.page, HIDDEN, reason, h.text, None))
-    return out
+    fate = "kept in the passages" if hidden_kept else "left out of the passages"
+    for f, flags, more in zip(files, rules, learned, strict=True):
+        flags += more
+        for h in f.hidden:
+            reason = f"Text a reader cannot see ({h.reason}), {fate}."
+            inner = scan(h.text)
+            if inner:
+                reason += " " + inner[0].reason
+            flags.append(FlagDraft(h.page, HIDDEN, reason, h.text, None))
+    return rules

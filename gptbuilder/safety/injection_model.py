@@ -341,15 +341,27 @@ class Detector:
     def findings(self, chunks: Sequence[ChunkDraft], skip: Collection[int] = ()) -> list[FlagDraft]:
         """An INSTRUCTION flag for each passage whose best unit crosses the threshold, with
         that unit as the evidence; passages whose ordinal is in ``skip`` are not read."""
-        todo = [c for c in chunks if c.ordinal not in skip]
-        out = []
-        for c, (s, unit) in zip(todo, self.best_units([c.text for c in todo]), strict=True):
+        return self.findings_of([(chunks, skip)])[0]
+
+    def findings_of(
+        self, files: Sequence[tuple[Sequence[ChunkDraft], Collection[int]]]
+    ) -> list[list[FlagDraft]]:
+        """``findings`` of several files (their passages, the ordinals to skip), with the
+        candidate units of all of them embedded in one batch."""
+        todo = [
+            (k, c)
+            for k, (chunks, skip) in enumerate(files)
+            for c in chunks
+            if c.ordinal not in skip
+        ]
+        out: list[list[FlagDraft]] = [[] for _ in files]
+        for (k, c), (s, unit) in zip(todo, self.best_units([c.text for _, c in todo]), strict=True):
             if s >= self.threshold:
                 reason = (
                     "Reads like an instruction to the AI rather than text for the reader "
                     f"(learned check, score {s:.2f})."
                 )
-                out.append(FlagDraft(c.page, INSTRUCTION, reason, _short(unit), c.ordinal))
+                out[k].append(FlagDraft(c.page, INSTRUCTION, reason, _short(unit), c.ordinal))
         return out
 
 
