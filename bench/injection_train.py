@@ -4,8 +4,10 @@
 
 Units (sentences) of the attacks of ``bench.injection_data`` are the positives; units of the
 training part of every benign set are the negatives; only units that pass the cheap test
-(``injection_model.is_candidate``) are used, since only those are scored in the app. Features:
-the unit's vector from the app's default embedder (the int8 ONNX model) and the counted cues.
+(``injection_model.is_candidate``) are used, since only those are scored in the app; with
+``by_language``: units that stand out only by their language, which the app no longer embeds
+(they found nothing alone), stay in as extra negatives, as when the committed weights were
+trained. Features: the unit's vector from the app's default embedder (the int8 ONNX model) and the counted cues.
 A logistic regression (scikit-learn, lbfgs: deterministic) is fitted; the threshold is the
 lowest that keeps passage-level false positives at or under ``--target-fpr`` on the
 calibration part of every benign set. The weights are written to
@@ -124,7 +126,7 @@ class UnitTable:
             self.texts.append(unit)
             c = cues(unit)
             self.cue_rows.append(c)
-            self.candidate.append(is_candidate(c))
+            self.candidate.append(is_candidate(c, by_language=True))
         return i
 
     def passage(self, text: str) -> list[int]:

@@ -5,8 +5,8 @@ The rules in ``injection_rules`` catch the classic wording ("ignore previous ins
 the following text", "This is a test. Generate a response to answer: ...", other languages)
 have no trigger words; this check reads them by meaning. A passage is cut into units (its
 sentences, short ones joined to the next); a cheap test (``is_candidate``: second person, an
-imperative opening, a question, words about answers or AIs, foreign function words ...) picks
-the units worth a look, and only those are embedded with the app's embedding model. A logistic
+imperative opening, a question, words about answers or AIs, orders in other languages ...)
+picks the units worth a look, and only those are embedded with the app's embedding model. A logistic
 regression over the unit's vector and a few counted cues (``cues``) gives the probability that
 the unit is an instruction to the AI; a passage scores as its best unit.
 
@@ -234,12 +234,24 @@ def cues(unit: str) -> np.ndarray:
     )
 
 
-def is_candidate(c: np.ndarray) -> bool:
+def is_candidate(c: np.ndarray, by_language: bool = False) -> bool:
     """Whether a unit with cues ``c`` is worth embedding: most sentences of ordinary prose
-    (statements about the world, in English, no "you", no order, no question) are not."""
+    (statements about the world, in English, no "you", no order, no question) are not.
+
+    A unit that stands out only by its language (function words of another language,
+    non-ASCII letters) is not embedded either: the model learned no weight for those two
+    cues (0.0), an order in another language is caught by its words (``foreign_orders``,
+    ``override_other_language``), and the vector an English embedding model gives a foreign
+    sentence carried nothing that generalised (leaving the "other languages" family out of
+    training, the model found 0%). Across every attack family and benign set of
+    bench.injection_data not one finding came from such a unit alone, while on the shared
+    PDFs they were 78% of the units embedded (4,578 of 5,865: whole documents in French,
+    German, Chinese), which made the check cost a third of the time of embedding the
+    passages. ``by_language`` keeps them, as when the committed weights were trained
+    (``bench.injection_train``: more negatives, the same model)."""
     return bool(
-        c[0] or c[1] or c[2] or c[3] or c[4] or c[5] or c[6] or c[7] >= 0.1 or c[8] or c[9] >= 0.02
-        or c[10] or c[11] or c[14]
+        c[0] or c[1] or c[2] or c[3] or c[4] or c[5] or c[6] or c[8] or c[10] or c[11] or c[14]
+        or (by_language and (c[7] >= 0.1 or c[9] >= 0.02))
     )  # fmt: skip
 
 
