@@ -7,10 +7,10 @@ training part of every benign set are the negatives; only units that pass the ch
 (``injection_model.is_candidate``) are used, since only those are scored in the app; with
 ``by_language``: units that stand out only by their language, which the app no longer embeds
 (they found nothing alone), stay in as extra negatives, as when the committed weights were
-trained. Features: the unit's vector from the app's default embedder (the int8 ONNX model) and the counted cues.
-A logistic regression (scikit-learn, lbfgs: deterministic) is fitted; the threshold is the
-lowest that keeps passage-level false positives at or under ``--target-fpr`` on the
-calibration part of every benign set. The weights are written to
+trained. Features: the unit's vector from the app's default embedder (the int8 ONNX model)
+and the counted cues. A logistic regression (scikit-learn, lbfgs: deterministic) is fitted;
+the threshold is the lowest that keeps passage-level false positives at or under
+``--target-fpr`` on the calibration part of every benign set. The weights are written to
 ``gptbuilder/safety/injection_model.npz`` (plain arrays).
 
 ``--lofo`` also runs the leave-one-family-out evaluation (what bench.injection reports).
@@ -112,8 +112,12 @@ class VectorCache:
 
 @dataclass
 class UnitTable:
-    """Every unit seen, once: its cues, whether it is a candidate, its vector row."""
+    """Every unit seen, once: its cues, whether it is a candidate, its vector row. With
+    ``by_language`` the candidates include the units that stand out only by their language
+    (training and its evaluation, as the committed weights were made); without, they are the
+    app's (``Scorer``)."""
 
+    by_language: bool = False
     texts: list[str] = field(default_factory=list)
     index: dict[str, int] = field(default_factory=dict)
     cue_rows: list[np.ndarray] = field(default_factory=list)
@@ -126,7 +130,7 @@ class UnitTable:
             self.texts.append(unit)
             c = cues(unit)
             self.cue_rows.append(c)
-            self.candidate.append(is_candidate(c, by_language=True))
+            self.candidate.append(is_candidate(c, self.by_language))
         return i
 
     def passage(self, text: str) -> list[int]:
@@ -162,7 +166,7 @@ def build(data: Path, families: dict[str, tuple[str, list[str]]] | None = None) 
 
     t0 = time.perf_counter()
     rng = random.Random(11)
-    table = UnitTable()
+    table = UnitTable(by_language=True)
     families = families or attack_families(data)
     attack_units: dict[str, list[int]] = {}
     missed: dict[str, int] = {}
