@@ -1,5 +1,5 @@
 """Lists of every … (issue 17, leftovers): an e-mail address that a line end breaks is given
-whole or not at all, never cut short."""
+whole or not at all, never cut short; a word in capitals alone is not a person."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from gptbuilder.tasks.compose import Cited
 from gptbuilder.tasks.engine import TaskEngine
-from gptbuilder.tasks.listing import _emails, _Spelled
-from gptbuilder.types import AssistantDraft
+from gptbuilder.tasks.listing import Item, _emails, _Spelled, fold_people
+from gptbuilder.types import AssistantDraft, Hit
 
 
 def found_emails(text: str, *elsewhere: str) -> list[str]:
@@ -145,3 +146,56 @@ def test_a_list_of_addresses_shows_each_whole_and_cites_it_as_written(engine_wit
         span = cit.hit.text[cit.quote[0] : cit.quote[1]]
         assert "".join(claim.support[0].split()) in "".join(span.split())
     assert "9-FAA-SACO-AD-Inquiry@faa.gov [1]" in result.answer.text
+
+
+def _items(*names: str) -> dict[str, Item]:
+    hit = Hit(1, 1, "caption.pdf", 1, 0, 10, " ".join(names), 1.0)
+    out = {}
+    for k, name in enumerate(names):
+        key = " ".join(name.lower().replace(".", " ").split())
+        item = Item(key, name, Cited(name, hit, 0, len(name)), count=1, documents={1})
+        item.pages = {1: {k + 1}}
+        out[key] = item
+    return out
+
+
+def test_a_word_in_capitals_alone_is_no_person():
+    people = fold_people(
+        _items("MICHAEL A. KNOWLES", "WARDEN", "ALEXANDRE MIRZAYANCE", "NASA", "KNOWLES", "Rollo")
+    )
+    # "WARDEN" and "NASA" (a role, an acronym: no name can be told from them) are left out;
+    # "KNOWLES" joins the full name; names in capitals of several words, and "Rollo", stay.
+    assert [i.text for i in people.values()] == [
+        "MICHAEL A. KNOWLES",
+        "ALEXANDRE MIRZAYANCE",
+        "Rollo",
+    ]
+    assert people["michael a knowles"].pages == {1: {1, 5}}
+
+
+def test_an_initial_or_a_capitalised_word_alone_is_not_taken_for_capitals():
+    people = fold_people(_items("J.", "Warden", "Smith"))
+    assert [i.text for i in people.values()] == ["J.", "Warden", "Smith"]
+
+
+CAPTION = """IN THE SUPREME COURT OF THE UNITED STATES
+
+MICHAEL A. KNOWLES, :
+WARDEN, :
+Petitioner :
+v. : No. 07-1315
+ALEXANDRE MIRZAYANCE. :
+
+The Warden asked the court. WARDEN KNOWLES said the judge was late.
+Steven Mercer argued for the petitioner and Charles Sevilla for the respondent.
+HOWEVER, the court did not agree with Mercer.
+"""
+
+
+def test_the_people_of_a_caption_are_named_without_its_words_in_capitals(engine_with):
+    a, engine = engine_with("caption.txt", CAPTION)
+    result = _list(engine, a, "List the people named")
+    names = [t for t, _, _ in result.items]
+    assert "WARDEN" not in names and "HOWEVER" not in names, names
+    assert {"Steven Mercer", "Charles Sevilla"} <= set(names), names
+    assert all(not (len(n.split()) == 1 and n.isupper()) for n in names), names

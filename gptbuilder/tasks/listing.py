@@ -600,7 +600,12 @@ def _mentions(text: str, term: str, whole_sentence: bool) -> Iterator[tuple[int,
 
 def fold_people(found: dict[str, Item]) -> dict[str, Item]:
     """A surname or first name alone ("Rollo", "Bohemond") joins the full name it is part of,
-    found in the same document ("Bohemond I"), when that full name is the only such one."""
+    found in the same document ("Bohemond I"), when that full name is the only such one.
+
+    A word in capitals alone ("WARDEN", "NASA", "PETITIONER") cannot be told from a heading, a
+    role, an acronym or a shouted word, so it is a person only when it joins a full name that
+    way ("KNOWLES" in "MICHAEL A. KNOWLES"); several words in capitals (a caption's "ALEXANDRE
+    MIRZAYANCE") are still a name."""
     keys = sorted(found, key=lambda k: -len(k.split()))
     out = dict(found)
     for k in keys:
@@ -615,7 +620,13 @@ def fold_people(found: dict[str, Item]) -> dict[str, Item]:
             target.documents |= item.documents
             for d, pages in item.pages.items():
                 target.pages.setdefault(d, set()).update(pages)
-    return out
+    return {k: item for k, item in out.items() if not _capitals_alone(item.text)}
+
+
+def _capitals_alone(text: str) -> bool:
+    """One word, written in capitals ("WARDEN"; not an initial, "J.")."""
+    words = text.split()
+    return len(words) == 1 and sum(c.isalpha() for c in text) >= 2 and text.isupper()
 
 
 def ordered(items: list[Item], what: str) -> list[Item]:
