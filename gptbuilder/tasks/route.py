@@ -9,7 +9,10 @@ few and stable, and a rule can be read and fixed. Measured on labelled requests 
 
 A follow-up ("and the second one?", "who wrote it?", "what about Rollo?") only means something
 with the conversation: it is rewritten into a request that stands alone before anything is
-retrieved, and the rewritten request is returned so it can be shown.
+retrieved, and the rewritten request is returned so it can be shown. It is rewritten from what
+the last answer was about: the last request as it was answered (itself rewritten, if it was a
+follow-up), and after a summary, list or comparison the document the answer read ("who wrote
+it?" after a summary: who wrote that document; "the second point": that point of it).
 """
 
 from __future__ import annotations
@@ -188,11 +191,11 @@ def route(
     the assistant's documents (to find the ones it names). ``kind`` set: the user chose it."""
     if kind is not None and kind not in KINDS:
         raise ValueError(f"unknown kind of request: {kind!r}")
-    question, rewritten = rewrite(request, history, documents)
+    question, rewritten, about_item = _rewrite(request, history, documents)
     if kind is not None:
         found = kind
-    elif rewritten and _BARE.match(request):
-        found = FACT  # "why?" after a summary asks about it, it is no new summary
+    elif rewritten and (_BARE.match(request) or about_item):
+        found = FACT  # "why?" or "the second point" after a summary asks about it
     else:
         found = detect_kind(question)
     target = list_target(question) if found == LIST else ""
@@ -237,49 +240,107 @@ def rewrite(
     request: str, history: Sequence[ChatMessage], documents: Sequence[Document] = ()
 ) -> tuple[str, bool]:
     """The request standing alone, and whether it had to be rewritten."""
+    question, rewritten, _ = _rewrite(request, history, documents)
+    return question, rewritten
+
+
+def _rewrite(
+    request: str, history: Sequence[ChatMessage], documents: Sequence[Document] = ()
+) -> tuple[str, bool, bool]:
+    """The request standing alone, whether it had to be rewritten, and whether it asks about
+    an item or point of the last answer ("the second one")."""
     if not is_follow_up(request, history):
-        return request.strip(), False
-    previous = _last(history, "user")
-    answer = _last(history, "assistant")
+        return request.strip(), False, False
+    previous, answer, cited = last_answered(history)
     text = request.strip()
-    # "the second one" after a list: that item.
+    # After a summary, list or comparison, what it was about: the document it read.
+    read = _the_documents(cited, documents) if detect_kind(previous) != FACT else ""
+    focus = antecedent(previous, answer, documents, read)
+    # "the second one" after a list: that item; "the second point" after a summary: that point.
     m = _ORDINAL_REF.search(text)
     items = [_MARKERS.sub("", i.group("item")).strip() for i in _LIST_LINE.finditer(answer)]
-    if m and items:
+    if m and items and (m.group("n") or "").lower() not in ("document", "file"):
         n = ORDINALS[m.group("o").lower()]
         if -len(items) <= (n - 1 if n > 0 else n) < len(items):
-            item = _item_name(items[n - 1 if n > 0 else n])
+            chosen = items[n - 1 if n > 0 else n]
+            if detect_kind(previous) in (SUMMARY, COMPARE):  # a point: a sentence of it
+                point = " ".join(chosen.split()).rstrip(" .;")
+                named = named_documents(previous, documents)
+                of = _the_documents(named, documents) if len(named) == 1 else read
+                where = f" of {of}" if of else ""
+                return f"Tell me more about this point{where}: “{point}”.", True, True
+            item = _item_name(chosen)
             out = text[: m.start()] + item + text[m.end() :]
             out = _CONTINUE.sub("", out).strip()
             if _WH_START.match(out) or len(out.split()) > 3:
-                return _sentence(out), True
-            return f"Tell me about {item}.", True
+                return _sentence(out), True, True
+            return f"Tell me about {item}.", True, True
     # "and the second?" after "Who was the first duke?": the same question, other ordinal.
     if m and re.search(r"\b(?:" + "|".join(ORDINALS) + r")\b", previous, re.IGNORECASE):
         new = m.group("o")
-        return _sentence(
-            re.sub(r"\b(?:" + "|".join(ORDINALS) + r")\b", new, previous, count=1, flags=re.I)
-        ), True
-    focus = antecedent(previous, answer, documents)
+        return (
+            _sentence(
+                re.sub(r"\b(?:" + "|".join(ORDINALS) + r")\b", new, previous, count=1, flags=re.I)
+            ),
+            True,
+            False,
+        )
     cont = _CONTINUE.match(text)
     rest = text[cont.end() :].strip() if cont else text
     if cont and rest and not _PRONOUN.search(rest) and not _WH_START.match(rest):
         # "What about Rollo?" / "And the Franks?": the last request, about this instead.
-        return _sentence(_replace_focus(previous, rest.rstrip("?.! "), documents)), True
+        return _sentence(_replace_focus(previous, rest.rstrip("?.! "), documents)), True, False
     if _BARE.match(text) or not rest:
-        return f"{rest.rstrip('?.! ') or text.rstrip('?.! ')} — {previous.strip()}", True
+        return f"{rest.rstrip('?.! ') or text.rstrip('?.! ')} — {previous.strip()}", True, False
     if focus and _PRONOUN.search(rest):
-        return _sentence(_substitute(rest, focus)), True
-    return f"{rest} ({previous.strip()})", True
+        return _sentence(_substitute(rest, focus)), True, False
+    return f"{rest} ({previous.strip()})", True, False
 
 
-def antecedent(previous: str, answer: str, documents: Sequence[Document] = ()) -> str:
+def last_answered(history: Sequence[ChatMessage]) -> tuple[str, str, tuple[int, ...]]:
+    """What the last answer was about: the last request as it was answered (a follow-up's
+    rewrite is kept with its answer, in its citations' ``meta.task.question``), the answer's
+    text, and the ids of the documents it cites (in the order first cited)."""
+    previous = _last(history, "user")
+    answer = next((m for m in reversed(history) if m.role == "assistant"), None)
+    if answer is None:
+        return previous, "", ()
+    cited: dict[int, None] = {}
+    for c in answer.citations:
+        if not isinstance(c, dict):
+            continue
+        meta = c.get("meta")
+        task = meta.get("task") if isinstance(meta, dict) else None
+        if isinstance(task, dict):
+            asked = task.get("question")
+            if task.get("rewritten") and isinstance(asked, str) and asked.strip():
+                previous = asked
+        elif isinstance(c.get("document_id"), int) and not c.get("closest"):
+            cited[c["document_id"]] = None
+    return previous, answer.content, tuple(cited)
+
+
+def _the_documents(ids: Sequence[int], documents: Sequence[Document]) -> str:
+    """ "the annual report 2020 document" for the one document read; "" for none or several."""
+    read = [d for i in dict.fromkeys(ids) for d in documents if d.id == i]
+    if len(read) != 1:
+        return ""
+    names = document_names(read[0])
+    return f"the {names[0]} document" if names else read[0].filename
+
+
+def antecedent(
+    previous: str, answer: str, documents: Sequence[Document] = (), read: str = ""
+) -> str:
     """What "it", "he" or "they" most likely point at: a document the last request named,
+    else the document the last answer read (``read``, after a summary, list or comparison),
     else its first name (capitalised words), else its last noun phrase."""
     for doc_id in named_documents(previous, documents):
         doc = next(d for d in documents if d.id == doc_id)
         doc_names = document_names(doc)
         return f"the {doc_names[-1]} document" if doc_names else doc.filename
+    if read:
+        return read
     names = _names(previous)
     phrase = _last_noun_phrase(previous)
     if phrase and len(phrase.split()) <= 8 and (not names or names[0] in phrase):
