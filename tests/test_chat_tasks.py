@@ -240,10 +240,12 @@ def test_stop_before_a_question_is_answered_saves_that_it_was_stopped(history_ap
 
 def test_stop_handler_says_so_only_for_a_running_answer(history_app):
     s, h, aid, _ = history_app
-    assert h.stop_answer(None) == "" and h.stop_answer("nope") == ""
+    assert h.stop_answer(None) == {"__type__": "update"} == h.stop_answer("nope")
     stream = h.ask(aid, "Summarize the normans document", [])
     first = next(stream)
-    assert "Stopping" in h.stop_answer(first["turn_id"])
+    assert first["stop_answer"]["value"] == "Stop" and first["stop_answer"]["interactive"]
+    stopping = h.stop_answer(first["turn_id"])
+    assert stopping["value"] == "Stopping…" and stopping["interactive"] is False
     final = list(stream)[-1]["chatbot"][-1]["content"]
     assert "Stopped: the points come from the pages read before you stopped." in final
 

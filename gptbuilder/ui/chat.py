@@ -97,7 +97,10 @@ class ChatHandlers:
             yield reply(notice(str(err), "error"))
             return
         history = [*before, shown_q, {"role": "assistant", "content": "…"}]
-        running = {"turn_id": turn.id, "stop_answer": gr.update(visible=True)}
+        running = {
+            "turn_id": turn.id,
+            "stop_answer": gr.update(visible=True, value="Stop", interactive=True),
+        }
         # Leaving the block without an answer (an error, or the browser went away) keeps the
         # stored conversation a clean question/answer sequence.
         with turn:
@@ -136,12 +139,13 @@ class ChatHandlers:
             return render_answer(step.preview, self.links, checking=True)
         return render_answer_text(step.text, self.links)
 
-    def stop_answer(self, turn_id: str | None) -> str:
+    def stop_answer(self, turn_id: str | None) -> Any:
         """The Stop button: the running answer ends; a summary, list or comparison is finished
-        from what was read. Returns the notice."""
+        from what was read. Returns the button's update: it says "Stopping…" until the answer
+        ends and hides it (then the answer itself says it was stopped)."""
         if not self.conversations.stop(turn_id or ""):
-            return ""
-        return notice("Stopping: what was read so far is kept.")
+            return gr.update()
+        return gr.update(value="Stopping…", interactive=False)
 
     def summarise_document(
         self,

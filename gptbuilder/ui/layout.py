@@ -212,7 +212,7 @@ def _wire_chat(ui: Components, h: Handlers) -> None:
     ]:
         inputs = ["current", text, "chatbot", "scope_kind", "scope_documents"]
         trigger(**ui.event(h.ask, inputs, CHAT)).then(**_redraw(ui))
-    ui["stop_answer"].click(h.stop_answer, ui("turn_id"), ui("notice"))
+    ui["stop_answer"].click(h.stop_answer, ui("turn_id"), ui("stop_answer"))
     ui["clear"].click(h.clear_chat, ui("current"), ui("chatbot"))
     ui["chatbot"].clear(h.clear_chat, ui("current"), ui("chatbot"))  # the chat's own trash button
 
