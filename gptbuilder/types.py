@@ -201,6 +201,10 @@ class ChatMessage:
     role: str  # "user" | "assistant"
     content: str
     citations: tuple[dict, ...] = field(default_factory=tuple)
+    # An assistant message as it was understood (``usecases.saved.as_understood``): the ids of
+    # the documents its answer cited, in the order first cited (closest passages shown when
+    # nothing answered are not cited). Empty when not filled in, and for a user message.
+    documents: tuple[int, ...] = ()
 
 
 # The chunker's version (``ingest.chunk``): change it when the passages it makes change, so

@@ -12,7 +12,10 @@ with the conversation: it is rewritten into a request that stands alone before a
 retrieved, and the rewritten request is returned so it can be shown. It is rewritten from what
 the last answer was about: the last request as it was answered (itself rewritten, if it was a
 follow-up), and after a summary, list or comparison the document the answer read ("who wrote
-it?" after a summary: who wrote that document; "the second point": that point of it).
+it?" after a summary: who wrote that document; "the second point": that point of it). The
+history is typed ``ChatMessage``s as they were understood (earlier follow-ups as rewritten,
+each answer's cited ``documents``: ``usecases.saved.as_understood``); this module never reads
+how answers are saved.
 """
 
 from __future__ import annotations
@@ -298,26 +301,15 @@ def _rewrite(
 
 
 def last_answered(history: Sequence[ChatMessage]) -> tuple[str, str, tuple[int, ...]]:
-    """What the last answer was about: the last request as it was answered (a follow-up's
-    rewrite is kept with its answer, in its citations' ``meta.task.question``), the answer's
-    text, and the ids of the documents it cites (in the order first cited)."""
+    """What the last answer was about: the last request (as it was answered, when the history
+    is given as it was understood: a follow-up's rewrite in place of what was typed), the last
+    answer's text, and its ``documents`` (the ids of the documents it cites, first cited
+    first)."""
     previous = _last(history, "user")
     answer = next((m for m in reversed(history) if m.role == "assistant"), None)
     if answer is None:
         return previous, "", ()
-    cited: dict[int, None] = {}
-    for c in answer.citations:
-        if not isinstance(c, dict):
-            continue
-        meta = c.get("meta")
-        task = meta.get("task") if isinstance(meta, dict) else None
-        if isinstance(task, dict):
-            asked = task.get("question")
-            if task.get("rewritten") and isinstance(asked, str) and asked.strip():
-                previous = asked
-        elif isinstance(c.get("document_id"), int) and not c.get("closest"):
-            cited[c["document_id"]] = None
-    return previous, answer.content, tuple(cited)
+    return previous, answer.content, tuple(dict.fromkeys(answer.documents))
 
 
 def _the_documents(ids: Sequence[int], documents: Sequence[Document]) -> str:

@@ -3,7 +3,9 @@ with its citations in the saved-answer format (``usecases.saved``).
 
 A request is routed first (``tasks.TaskEngine.route``): its kind is recognised from its words
 or set by the user (a question, a summary, a list of every instance of a thing, a comparison),
-and a follow-up ("and the second one?", "who wrote it?") is rewritten with the conversation.
+and a follow-up ("and the second one?", "who wrote it?") is rewritten with the conversation
+as it was understood (``saved.as_understood``: earlier follow-ups as rewritten, the documents
+each answer cited).
 A question goes to the answer engine with the rewritten request; the other kinds read whole
 documents (``TaskEngine.run``), with progress, the points found so far, and a stop.
 """
@@ -27,6 +29,7 @@ from gptbuilder.usecases.saved import (
     SavedAnswer,
     TaskInfo,
     answer_text_for_history,
+    as_understood,
     citations_to_json,
     read_saved,
 )
@@ -252,7 +255,8 @@ class Chat:
             raise ValueError(f"unknown kind of request: {kind!r}")
         a = self._repo.get_assistant(assistant_id)
         past = self._repo.list_messages(a.id)
-        route = self._tasks.route(a, question, past, kind)
+        # Routed with the conversation as it was understood (typed, not the saved format).
+        route = self._tasks.route(a, question, as_understood(past), kind)
         chosen: tuple[int, ...] = ()
         if documents:
             ready = {d.id for d in self._repo.list_documents(a.id) if d.status == "ready"}

@@ -3,16 +3,17 @@ checked sentences, notes), so that a conversation opened again, after a restart 
 each answer exactly as it was given.
 
 This module owns the saved format (JSON beside each stored answer); the UI only renders what
-``read_saved`` gives back.
+``read_saved`` gives back, and routing reads the conversation as ``as_understood`` gives it
+back (typed: each request as it was answered, the documents each answer cited).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 
-from gptbuilder.types import Answer, Citation, Claim, ConflictSide, Hit
+from gptbuilder.types import Answer, ChatMessage, Citation, Claim, ConflictSide, Hit
 
 FACT = "fact"  # an answer to one question (the other kinds: "summary", "list", "compare")
 
@@ -174,6 +175,26 @@ def read_saved(content: str, citations: Sequence[dict]) -> SavedAnswer:
     if closest:
         return SavedAnswer(content, closest=closest)
     return SavedAnswer(content, citations=tuple(_citation_from_json(c) for c in citations))
+
+
+def as_understood(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """The conversation as it was understood, for routing follow-ups (``tasks.route``), which
+    does not read the saved format: a request that was rewritten before it was answered (its
+    answer's saved ``TaskInfo`` says so) reads as its rewritten question, and each answer
+    carries ``documents``, the ids of the documents it cited in the order first cited (not
+    the closest passages shown when nothing answered)."""
+    out = list(messages)
+    for i, m in enumerate(out):
+        if m.role != "assistant":
+            continue
+        saved = read_saved(m.content, m.citations)
+        cited = saved.shown.citations if saved.shown is not None else saved.citations
+        out[i] = replace(m, documents=tuple(dict.fromkeys(c.hit.document_id for c in cited)))
+        task = saved.task
+        asked = task.question if task is not None and task.rewritten else ""
+        if i and out[i - 1].role == "user" and isinstance(asked, str) and asked.strip():
+            out[i - 1] = replace(out[i - 1], content=asked)
+    return out
 
 
 def _answer_from_json(content: str, citations: Sequence[dict], meta: dict) -> Answer:
