@@ -62,3 +62,10 @@ def test_closest_passages_are_not_cited_and_older_formats_still_read():
     out = as_understood(messages)
     assert [m.documents for m in out[1::2]] == [(), (), (5, 2), ()]
     assert [m.content for m in out[::2]] == ["q1", "q2", "q3", "q4"]
+
+
+def test_a_damaged_saved_answer_tells_the_routing_nothing_and_breaks_nothing():
+    damaged = ChatMessage("assistant", "An answer.", ({"number": 1, "page": 1},))  # no hit
+    past = [ChatMessage("user", "Who founded it?"), damaged]
+    out = as_understood(past)
+    assert out == past and out[1].documents == ()

@@ -9,11 +9,14 @@ back (typed: each request as it was answered, the documents each answer cited).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 
 from gptbuilder.types import Answer, ChatMessage, Citation, Claim, ConflictSide, Hit
+
+log = logging.getLogger(__name__)
 
 FACT = "fact"  # an answer to one question (the other kinds: "summary", "list", "compare")
 
@@ -187,7 +190,13 @@ def as_understood(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     for i, m in enumerate(out):
         if m.role != "assistant":
             continue
-        saved = read_saved(m.content, m.citations)
+        try:
+            saved = read_saved(m.content, m.citations)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            # a damaged saved answer is no reason to refuse the next question: it just tells
+            # the routing nothing
+            log.warning("a saved answer could not be read back (%r); routing without it", err)
+            continue
         cited = saved.shown.citations if saved.shown is not None else saved.citations
         out[i] = replace(m, documents=tuple(dict.fromkeys(c.hit.document_id for c in cited)))
         task = saved.task
