@@ -241,3 +241,21 @@ def test_running_headers_contents_lines_and_headings_are_not_key_points():
     shown = [n.sentence.text(d) for s in sections(d) for n in section_notes(d, s, stats)]
     assert shown and not [t for t in shown if "Federal Register" in t or "...." in t]
     assert not [t for t in shown if t.startswith("Caring for someone")], shown
+
+
+def test_a_sentence_cut_by_a_passage_end_gives_way_to_the_whole_sentence():
+    """Passages overlap, so a sentence near a passage's end is a note of two sections; in one it
+    was cut where the passage ends ("In what became known as the St."). The cut one scored more
+    per word and was shown in the whole sentence's place."""
+    from types import SimpleNamespace
+
+    from gptbuilder.tasks.notes import Note
+    from gptbuilder.tasks.passages import Sentence
+    from gptbuilder.tasks.summary import pick
+
+    doc = SimpleNamespace(document=SimpleNamespace(id=1))
+    whole = Note(Sentence(1, 0, 120, 1, (1, 500)), 0.9, 20, frozenset("a b c".split()), 1, True)
+    cut = Note(Sentence(0, 700, 732, 1, (1, 500)), 0.5, 7, frozenset("a b".split()), 0, True)
+    other = Note(Sentence(1, 130, 200, 1, (1, 630)), 0.6, 10, frozenset("x y".split()), 1, True)
+    chosen = pick([(doc, cut), (doc, whole), (doc, other)], 100, 10)  # type: ignore[list-item]
+    assert [n for _, n in chosen] == [whole, other]

@@ -63,6 +63,7 @@ def pick(
     word first, so the summary covers as many paragraphs as the budget holds; in the room left,
     the other notes, the best first but each section's further sentences worth less. No two
     points say the same."""
+    notes = _whole(notes)
     chosen: list[tuple[DocumentText, Note]] = []
     per_section: dict[tuple[int, int], int] = {}
     words = 0
@@ -104,6 +105,19 @@ def pick(
     order = {i: k for k, i in enumerate(dict.fromkeys(d.document.id for d, _ in notes))}
     chosen.sort(key=lambda t: (order[t[0].document.id], t[1].sentence.key))
     return chosen
+
+
+def _whole(notes: Sequence[tuple[DocumentText, Note]]) -> list[tuple[DocumentText, Note]]:
+    """Each sentence once: passages overlap, so a sentence near a passage's end is a note of two
+    sections, and in one of them it may be cut where the passage ends ("… known as the St.").
+    Of the notes that start at the same place of a page, the longest (the whole sentence) is
+    kept; a cut one scores more per word, and would otherwise be shown in its place."""
+    best: dict[tuple[int, tuple[int, int]], tuple[DocumentText, Note]] = {}
+    for t in notes:
+        key = (t[0].document.id, t[1].sentence.key)
+        if key not in best or t[1].words > best[key][1].words:
+            best[key] = t
+    return [t for t in notes if best[(t[0].document.id, t[1].sentence.key)] is t]
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
