@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -206,6 +207,15 @@ class Services:
             llm,
             bundles,
         )
+
+    def warm_up(self) -> None:
+        """Build now what the first upload would otherwise wait for (the embedder's batch
+        sessions); the server calls it in the background once it serves."""
+        prepare = getattr(self.embedder, "prepare", None)
+        if prepare is not None:
+            t = time.perf_counter()
+            prepare()
+            log.info("embedder ready for uploads (%.1f s)", time.perf_counter() - t)
 
     def close(self) -> None:
         self.repo.close()

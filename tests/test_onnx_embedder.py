@@ -257,3 +257,16 @@ def test_changing_the_model_embeds_stored_passages_again(tmp_path, caplog):
     assert "7" in hit.text
     assert s.library.reembed_other_models() == 0  # nothing left to do
     s.close()
+
+
+def test_prepare_builds_every_session_a_batch_needs(cache_dir, abstracts):
+    """After ``prepare`` (the app calls it at start, through Services.warm_up) an upload's
+    batches, large or small, make no new session: the first upload does not wait for them."""
+    e = _embedder(cache_dir, 2)
+    assert set(e._sessions) == {(1, 0)}  # the question's (one thread), also a batch's first
+    e.prepare()
+    made = set(e._sessions)
+    assert made == {(1, 0), (1, 1), (2, 0)}  # two side by side, one with both threads
+    e.embed(abstracts, batch=True)
+    e.embed(abstracts[:3], batch=True)
+    assert set(e._sessions) == made

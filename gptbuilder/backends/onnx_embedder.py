@@ -77,6 +77,14 @@ class OnnxEmbedder:
         self.model_id = f"{model_name(model_dir)}+onnx-int8"
         log.info("embedding model %s loaded (dim %d)", self.model_id, self.dim)
 
+    def prepare(self) -> None:
+        """Make the sessions a batch runs on now (each takes ~0.4 s of CPU to build), so that
+        the first upload does not wait for them; the app calls it in the background at start."""
+        threads = max(1, self.batch_threads // self.batch_sessions)
+        for copy in range(self.batch_sessions):
+            self._session(threads, copy)
+        self._session(self.batch_threads)  # a batch of fewer batches than sessions
+
     def _probe_dim(self, session) -> int:
         ids = np.ones((1, 2), dtype=np.int64)
         return int(session.run(None, {"input_ids": ids, "attention_mask": ids})[0].shape[1])
