@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 
 def main() -> None:
@@ -25,7 +26,10 @@ def main() -> None:
     from gptbuilder.ui.server import serve
 
     with lock:
-        serve(Services.build(settings))
+        services = Services.build(settings)
+        # What the first upload would wait for is built while the page loads.
+        threading.Thread(target=services.warm_up, name="gptb-warm-up", daemon=True).start()
+        serve(services)
 
 
 if __name__ == "__main__":

@@ -210,7 +210,7 @@ class Services:
 
     def warm_up(self) -> None:
         """Build now what the first upload would otherwise wait for (the embedder's batch
-        sessions); the server calls it in the background once it serves."""
+        sessions); app.py calls it in the background while the server starts."""
         prepare = getattr(self.embedder, "prepare", None)
         if prepare is not None:
             t = time.perf_counter()

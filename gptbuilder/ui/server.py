@@ -226,8 +226,6 @@ def serve(services: Services) -> None:
     s = services.settings
     app = create_server(services, build_app(services))
     log.info("GPT Builder on http://%s:%d", s.host, s.port)
-    # The embedder's batch sessions are made while the page loads, not on the first upload.
-    threading.Thread(target=services.warm_up, name="gptb-warm-up", daemon=True).start()
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning")
 
 
