@@ -6,9 +6,10 @@ passage, its best sentence, a model's claim and the span that supports it are cu
 - Sentences end at ``.``, ``!`` or ``?`` (with closing quotes or brackets) before a space, and
   at line breaks: in model output every line break ends one (lists); in document text only a
   blank line does (a single break is a PDF line wrap). A stop after a common abbreviation
-  ("Ltd.", "Dr.") or an initial ("J.") does not end a sentence, except for the chunker, which
-  keeps cutting there so that the passages stored by earlier versions stay exactly as they are
-  (changing it means a new ``CHUNKER_VERSION`` and re-chunking every document).
+  ("Ltd.", "Dr.", "9 a.m.") or an initial ("J.") does not end a sentence, except for the
+  chunker, which keeps cutting there so that the passages stored by earlier versions stay
+  exactly as they are (changing it means a new ``CHUNKER_VERSION`` and re-chunking every
+  document).
 - ``STOPWORDS`` are the app's small-word list (claims, citations, evidence); the keyword index
   uses bm25s's English list, which BM25 scoring was measured with (``search_tokens``).
 - Stems are PyStemmer's English Snowball stems. A Stemmer caches and is not safe to share
@@ -37,7 +38,7 @@ _PARAGRAPH_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n\s*\n\s*")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:Ltd|Inc|Co|Corp|Dr|Mr|Mrs|Ms|Prof|St|No|Vol|Fig|vs|etc|approx|e\.g|i\.e|Rev|Gen|"
     r"Col|Lt|Sgt|Capt|Sen|Rep|Gov|Jr|Sr|Mt|Ft|Ave|Dept|Univ|Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|"
-    r"Nov|Dec|U\.S|ca|cf|al|Nos|pp|Art|Sec|Ch)|"
+    r"Nov|Dec|U\.S|ca|cf|al|Nos|pp|Art|Sec|Ch|a\.m|p\.m)|"
     r"\b[A-Z])\.$"
 )
 

@@ -71,6 +71,12 @@ def test_abbreviations_do_not_end_sentences():
         "It applies to Pilatus Aircraft Ltd. Model PC-12 planes. ",
         "Dr. J. Smith agreed [1].",
     ]
+    # a time of day: "Deliver … between 9 a.m" was shown as a point, cut short
+    hours = "Deliver it between 9 a.m. and 5 p.m., Monday to Friday. Call first."
+    assert split_sentences(hours) == [
+        "Deliver it between 9 a.m. and 5 p.m., Monday to Friday. ",
+        "Call first.",
+    ]
 
 
 def test_only_citable_passages_are_cited_and_the_rest_is_left_out():
