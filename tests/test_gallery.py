@@ -123,7 +123,7 @@ def test_export_and_import_an_assistant_file(fake_services, tmp_path):
     h, g, aid = setup(fake_services, tmp_path)
     exported = h.export_bundle(aid, True)
     path, note = exported["export_file"], exported["notice"]
-    assert path.endswith("Office-helper.gptb") and "1 document(s), with its search index" in note
+    assert path.endswith("Office-helper.gptb") and "1 document, with its search index" in note
     assert "index/vectors.npy" in zipfile.ZipFile(path).namelist()
     exported = h.export_bundle(aid, False)
     plain = exported["export_file"]
@@ -133,7 +133,7 @@ def test_export_and_import_an_assistant_file(fake_services, tmp_path):
     seen: list[tuple[float, str]] = []
     imported = h.import_file(path, lambda f, desc: seen.append((f, desc)))
     note, new_id = imported["notice"], imported["current"]
-    assert "✅ Imported “Office helper (2)” with 1 document(s)" in note
+    assert "✅ Imported “Office helper (2)” with 1 document" in note
     assert "All were already indexed here" in note, "same content: its passages are shared"
     assert seen and seen[-1][0] == 1.0 and any("office.txt" in d for _, d in seen)
     assert new_id in {c[1] for c in imported["picker"]["choices"]} and imported["imported"]
@@ -150,7 +150,7 @@ def test_import_tells_files_apart_by_content_not_name(fake_services, tmp_path):
     renamed = tmp_path / "renamed.json"
     shutil.copy(bundle, renamed)
     note = h.import_file(str(renamed))["notice"]
-    assert "✅ Imported “Office helper (2)” with 1 document(s)" in note
+    assert "✅ Imported “Office helper (2)” with 1 document" in note
     config = h.export(aid)["export_file"]
     as_bundle = tmp_path / "config.gptb"
     shutil.copy(config, as_bundle)

@@ -57,7 +57,7 @@ def test_every_tab_fills_its_components(fake_services, tmp_path):
 
         # Chat: the title counts the documents; an answer comes with its sources.
         open_tab(page, "Chat")
-        page.locator(".gptb-title").get_by_text("2 document(s)").wait_for()
+        page.locator(".gptb-title").get_by_text("2 documents").wait_for()
         page.fill("#question textarea", "When does the office open?")
         page.click("#send")
         last = page.locator("#chatbot .message").last

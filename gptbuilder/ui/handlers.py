@@ -24,6 +24,7 @@ from gptbuilder.types import Assistant, Document
 from gptbuilder.ui import flagged, uploads
 from gptbuilder.ui.chat import ChatHandlers
 from gptbuilder.ui.render import (
+    counted,
     documents_table,
     escape_untrusted,
     notice,
@@ -162,8 +163,8 @@ class Handlers:
         if a is None:
             return "### No assistant chosen\nCreate one with **New assistant**, or pick one."
         desc = f"\n{escape_untrusted(a.description)}" if a.description else ""
-        ndocs = self.knowledge.ready_count(a.id)
-        return f"### {escape_untrusted(a.name)}{desc}\n\n_{ndocs} document(s) in its knowledge._"
+        docs = counted(self.knowledge.ready_count(a.id), "document")
+        return f"### {escape_untrusted(a.name)}{desc}\n\n_{docs} in its knowledge._"
 
     def _find(self, assistant_id: int | None) -> Assistant | None:
         if assistant_id is None:

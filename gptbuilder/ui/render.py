@@ -52,6 +52,11 @@ def allowed_link(url: str, allowed_hosts: Sequence[str]) -> str | None:
     return None
 
 
+def counted(n: int, noun: str) -> str:
+    """ "1 document", "3 documents" (a noun whose plural takes an s)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def notice(text: str, kind: str = "info") -> str:
     """A status line for the UI: "info", "ok" or "error"."""
     icon = {"info": "ℹ️", "ok": "✅", "error": "⚠️"}[kind]

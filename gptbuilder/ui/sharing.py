@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gptbuilder.errors import GPTBuilderError
-from gptbuilder.ui.render import escape_untrusted, notice
+from gptbuilder.ui.render import counted, escape_untrusted, notice
 from gptbuilder.usecases.sharing import Sharing
 
 log = logging.getLogger("gptbuilder.ui.handlers")
@@ -60,8 +60,8 @@ class ShareHandlers:
             }
         what = "with its search index" if include_index else "without its search index"
         msg = (
-            f"Exported “{escape_untrusted(done.assistant.name)}” and {done.documents} "
-            f"document(s), {what}. Download the file below."
+            f"Exported “{escape_untrusted(done.assistant.name)}” and "
+            f"{counted(done.documents, 'document')}, {what}. Download the file below."
         )
         return {"export_file": str(done.path), "notice": notice(msg, "ok")}
 
@@ -87,7 +87,8 @@ class ShareHandlers:
             return {"notice": notice("The file could not be read.", "error"), "imported": False}
         a = result.assistant
         if result.bundle:
-            msg = f"Imported “{escape_untrusted(a.name)}” with {result.documents} document(s)."
+            docs = counted(result.documents, "document")
+            msg = f"Imported “{escape_untrusted(a.name)}” with {docs}."
             for count, what in [
                 (result.vectors_imported, "came with their search index"),
                 (result.already_indexed, "were already indexed here"),
