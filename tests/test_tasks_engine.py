@@ -237,6 +237,9 @@ def test_running_headers_contents_lines_and_headings_are_not_key_points():
     d = DocumentText(doc, "v", tuple(passages), np.zeros((0, 0), np.float32), 3, (), ())
     assert d.boilerplate(header.format(n=7)) and d.boilerplate(bodies[0].split("\n")[0])
     assert not d.boilerplate(bodies[2])
+    # two words of the page glued to the header's line by the text extraction
+    assert d.boilerplate(header.format(n=9) + " this AD")
+    assert not d.boilerplate(header.format(n=9) + " " + bodies[1].split("\n")[-1])
     stats = DocumentStats(d)
     shown = [n.sentence.text(d) for s in sections(d) for n in section_notes(d, s, stats)]
     assert shown and not [t for t in shown if "Federal Register" in t or "...." in t]

@@ -25,7 +25,7 @@ from gptbuilder.retrieval.evidence import terms
 from gptbuilder.tasks.model import Progress, page_ranges
 from gptbuilder.tasks.passages import DocumentText, Sentence
 
-SCORER_VERSION = "2"  # change when notes are scored differently: cached notes are not reused
+SCORER_VERSION = "3"  # change when notes are scored differently: cached notes are not reused
 SECTION_PASSAGES = 2  # passages per section when headings do not cut the document
 NOTES_PER_SECTION = 8  # candidate sentences kept per section
 

@@ -68,12 +68,24 @@ class DocumentText:
         return frozenset(k for k, v in pages.items() if len(v) >= RECURRING_PAGES)
 
     def boilerplate(self, text: str) -> bool:
-        """A running header or footer (every line of it recurs on other pages), or a table of
-        contents' line (dot leaders): not a point of the document, however well it scores."""
+        """A running header or footer (every line of it recurs on other pages, or is mostly
+        one: "47712 Federal Register / … / Proposed Rules this AD", where the text extraction
+        put two words of the page on the header's line), or a table of contents' line (dot
+        leaders): not a point of the document, however well it scores."""
         if _LEADERS.search(text):
             return True
-        lines = [line for line in text.split("\n") if line.strip()]
-        return bool(lines) and all(shape(line) in self.recurring for line in lines)
+        lines = [shape(line) for line in text.split("\n") if line.strip()]
+        return bool(lines) and all(self._recurs(line) for line in lines)
+
+    def _recurs(self, line: str) -> bool:
+        if line in self.recurring:
+            return True
+        return any(
+            len(r) >= HEADER_MIN and 3 * len(r) >= 2 * len(line) and (
+                line.startswith(r) or line.endswith(r)
+            )
+            for r in self.recurring
+        )  # fmt: skip
 
     @property
     def pages_with_text(self) -> int:
@@ -101,6 +113,9 @@ class DocumentText:
 RECURRING_PAGES = 3  # a sentence on this many pages is a running header or footer
 _LEADERS = re.compile(r"(?:\.\s?){5,}|…{2,}|(?:_\s?){5,}")
 _DIGITS = re.compile(r"\d+")
+
+
+HEADER_MIN = 20  # characters: a recurring line this long that makes most of a line
 
 
 def shape(text: str) -> str:
