@@ -19,7 +19,7 @@ the word or the address elsewhere; otherwise the address is left out, never show
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from threading import Event as StopEvent
 
@@ -416,16 +416,9 @@ def _emails(text: str, spelled: _Spelled) -> Iterator[tuple[int, int, str]]:
             left = runs[first - 1].group(0)
             if how is None or "@" in left:
                 break
-            if how == "-":
-                kept = _hyphen_kept(left, address, spelled)
-                address = None if kept is None else (left if kept else left[:-1]) + address
-            elif how == ".":
-                joined = _after_dot_in_name(left, address, spelled)
-                if joined == address:
-                    break  # the dot ended a sentence: the address starts on its own line
-                address = joined
-            else:
-                address = left + address
+            go_on, address = _glue(left, address, how, _after_dot_in_name, spelled, address)
+            if not go_on:
+                break  # the dot ended a sentence: the address starts on its own line
             first -= 1
             broken = True
         while address is not None and last + 1 < len(runs):  # the line(s) after
@@ -433,16 +426,9 @@ def _emails(text: str, spelled: _Spelled) -> Iterator[tuple[int, int, str]]:
             right = runs[last + 1].group(0)
             if how is None or "@" in right:
                 break
-            if how == "-":
-                kept = _hyphen_kept(address, right, spelled)
-                address = None if kept is None else (address if kept else address[:-1]) + right
-            elif how == ".":
-                joined = _after_dot_in_domain(address, right, spelled)
-                if joined == address:
-                    break  # the dot ended the sentence
-                address = joined
-            else:
-                address = address + right
+            go_on, address = _glue(address, right, how, _after_dot_in_domain, spelled, address)
+            if not go_on:
+                break  # the dot ended the sentence
             last += 1
             broken = True
         if not broken:
@@ -460,6 +446,26 @@ def _emails(text: str, spelled: _Spelled) -> Iterator[tuple[int, int, str]]:
         whole = address[lead : len(address) - tail]
         if _EMAIL_WHOLE.fullmatch(whole) and ".." not in whole:
             yield start + lead, end - tail, whole
+
+
+def _glue(
+    left: str,
+    right: str,
+    how: str,
+    after_dot: Callable[[str, str, _Spelled], str | None],
+    spelled: _Spelled,
+    address: str,
+) -> tuple[bool, str | None]:
+    """Two pieces of an address a line end ``how`` ("-", "." or "") parts, joined: (whether
+    the join goes on, the address so far: None when it cannot be told). A dot that ends a
+    sentence (``after_dot`` gives the ``address`` back) stops it, the address unchanged."""
+    if how == "-":
+        kept = _hyphen_kept(left, right, spelled)
+        return True, None if kept is None else (left if kept else left[:-1]) + right
+    if how == ".":
+        joined = after_dot(left, right, spelled)
+        return joined != address, joined
+    return True, left + right
 
 
 def _after_dot_in_name(left: str, address: str, spelled: _Spelled) -> str | None:
