@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from gptbuilder.tasks.compose import Cited
+from gptbuilder.tasks.emails import Spelled, emails
 from gptbuilder.tasks.engine import TaskEngine
-from gptbuilder.tasks.listing import Item, _emails, _Spelled, fold_people
+from gptbuilder.tasks.listing import Item, fold_people
 from gptbuilder.types import AssistantDraft, Hit
 
 
@@ -18,9 +19,9 @@ def found_emails(text: str, *elsewhere: str) -> list[str]:
     """The addresses found in ``text``, in a document that also has the ``elsewhere``
     passages (how it spells words and addresses elsewhere decides some joins)."""
     passages = [SimpleNamespace(hit=SimpleNamespace(text=t)) for t in (text, *elsewhere)]
-    spelled = _Spelled(SimpleNamespace(passages=passages))  # type: ignore[arg-type]
+    spelled = Spelled(SimpleNamespace(passages=passages))  # type: ignore[arg-type]
     out = []
-    for start, end, address in _emails(text, spelled):
+    for start, end, address in emails(text, spelled):
         written = text[start:end]
         # The span is the address as written: the same characters, save the line end (and a
         # hyphen that broke a word).
