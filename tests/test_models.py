@@ -220,3 +220,44 @@ def test_shared_files_carry_no_api_key_and_cannot_point_at_a_server(fake_service
     )
     result = s.bundles.import_file(s.bundles.export(a.id, tmp_path / "out2"))
     assert ModelChoice.parse(s.repo.get_assistant(result.assistant.id).model).file == "x.gguf"
+
+
+@pytest.mark.slow
+def test_a_summary_is_written_through_the_server(
+    tmp_path, llama_server, real_embedder, monkeypatch
+):
+    """Whole-document tasks use the assistant's model like answers do: with a server chosen,
+    the summary's overview is asked of the server (the real one, streamed), and what is shown
+    is still only the checked key points and overview sentences, each cited."""
+    settings = make_settings(tmp_path / "data")
+    services = Services.build(settings, embedder=real_embedder, llm=ExtractiveFakeLLM)
+    asked: list[int] = []
+    real_stream = OpenAICompatibleLLM.stream_chat
+
+    def counted(self, messages, temperature, max_tokens):  # type: ignore[no-untyped-def]
+        asked.append(len(messages))
+        yield from real_stream(self, messages, temperature, max_tokens)
+
+    monkeypatch.setattr(OpenAICompatibleLLM, "stream_chat", counted)
+    try:
+        h = Handlers(services)
+        saved = h.save_assistant(
+            None, "Served", "", "", "", "", "", "", 0.0, "server", llama_server, "smollm2", "", 2048
+        )
+        aid = saved["current"]
+        doc = tmp_path / "office.md"
+        doc.write_text(
+            "# Office guide\n\n"
+            "The Lisbon office opens at 8 am on weekdays. Visitors sign in at the front desk.\n\n"
+            "The Porto office opened in 2019 and employs 40 people in software support.\n\n"
+            "Both offices close on public holidays and during the last week of December.\n"
+        )
+        services.library.add_file(aid, doc, "office.md")
+        *_, (history, _) = h.chat(aid, "Summarize the office guide", [])
+        reply = history[-1]["content"]
+        assert asked, "the server was not asked for the overview"
+        assert "Key points" in reply and "office.md" in reply
+        assert "Lisbon office opens at 8 am" in reply
+    finally:
+        services.close()
+        shutil.rmtree(tmp_path / "data", ignore_errors=True)
