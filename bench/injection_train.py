@@ -40,6 +40,7 @@ from gptbuilder.safety.injection_model import (
     MODEL_FILE,
     cues,
     is_candidate,
+    unit_vectors,
     units,
 )
 from gptbuilder.types import Page
@@ -78,7 +79,9 @@ class VectorCache:
 
     def __init__(self, embedder) -> None:  # type: ignore[no-untyped-def]
         self.embedder = embedder
-        key = hashlib.sha1(embedder.model_id.encode()).hexdigest()[:10]
+        # "alone": each unit embedded on its own (``injection_model.unit_vectors``); vectors
+        # made in batches before are not reused
+        key = hashlib.sha1(f"{embedder.model_id}|alone".encode()).hexdigest()[:10]
         self.path = CACHE / f"injection_vectors_{key}.npz"
         self.vectors: dict[str, np.ndarray] = {}
         if self.path.exists():
@@ -91,7 +94,7 @@ class VectorCache:
         missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
         if missing:
             t0 = time.perf_counter()
-            vecs = self.embedder.embed(missing, batch=True)
+            vecs = unit_vectors(self.embedder, missing)
             self.vectors.update(zip(missing, vecs, strict=True))
             self.dirty = True
             log.info("embedded %d units (%.0f s)", len(missing), time.perf_counter() - t0)
